@@ -1,0 +1,25 @@
+"""Names of the series, labels and alerts the generated rules produce: the dashboard and query contract."""
+
+from __future__ import annotations
+
+from sre_operator.models.base import API_GROUP
+
+ERRORS_RATE = "slo:sli_errors:rate5m"
+REQUESTS_RATE = "slo:sli_requests:rate5m"
+ERROR_RATIO = "slo:sli_error:ratio"
+BURN_RATE = "slo:burn_rate:ratio"
+OBJECTIVE = "slo:objective:ratio"
+ERROR_BUDGET = "slo:error_budget:ratio"
+BUDGET_REMAINING = "slo:error_budget_remaining:ratio"
+
+ALERT_PAGE = "SLOErrorBudgetFastBurn"
+ALERT_TICKET = "SLOErrorBudgetSlowBurn"
+ALERT_NO_DATA = "SLOSignalMissing"
+
+LABEL_SERVICE = "service"
+LABEL_SLO = "slo"
+LABEL_WINDOW = "window"
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "sre-operator"}
+PLAN_LABEL = f"{API_GROUP}/plan"
+DEFAULT_RUNBOOK_BASE_URL = "http://sre-operator.sre-operator.svc:8080/runbooks"

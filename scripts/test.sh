@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh Debian machine, then run lint, types and the whole test suite.
+# Extra arguments go to pytest (for example: bash scripts/test.sh -k rules).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+if (( ${#missing[@]} )); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "[test] missing ${missing[*]}: install them with apt-get (root needed)" >&2
+  else
+    echo "[test] installing Debian packages: ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+bash scripts/setup.sh --test
+
+# The real API server for tests/controlplane: found in KUBEBUILDER_ASSETS or the cache, else built once.
+if assets=$(bash scripts/control-plane-binaries.sh); then
+  export SRE_OPERATOR_KUBE_ASSETS="$assets"
+else
+  echo "[test] no control-plane binaries: the control-plane tests will say how to provide them" >&2
+fi
+
+echo "[test] ruff" >&2
+.venv/bin/ruff check operator tests bench
+echo "[test] mypy" >&2
+.venv/bin/mypy
+echo "[test] pytest" >&2
+.venv/bin/pytest -p no:cacheprovider -ra "$@"
+echo "[test] finished in $(( $(date +%s) - started ))s" >&2

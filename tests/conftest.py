@@ -1,0 +1,68 @@
+"""Shared fixtures: paths, the example documents, and real external programs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sre_operator.documents import load_files, parse_all
+from sre_operator.models import ServiceReliabilityPlan
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "references" / "examples").glob("*.yaml"))
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def require_program(name: str, how: str) -> str:
+    """Path of an external program; in CI a missing one fails the test, elsewhere it is skipped with the reason."""
+    found = shutil.which(name)
+    if found:
+        return found
+    reason = f"{name} is not installed: {how}"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return require_program("promtool", "bash scripts/test.sh installs Debian's 'prometheus' package")
+
+
+@pytest.fixture(scope="session")
+def check_rules(promtool: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, Any]], str]:
+    """Run ``promtool check rules`` on a PrometheusRule's spec; returns promtool's output, fails on rejection."""
+    folder = tmp_path_factory.mktemp("check-rules")
+
+    def check(prometheus_rule: dict[str, Any]) -> str:
+        path = folder / f"{prometheus_rule['metadata']['name']}.yaml"
+        path.write_text(yaml.safe_dump(prometheus_rule["spec"], sort_keys=False), encoding="utf-8")
+        result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    return check
+
+
+def example_plans() -> list[ServiceReliabilityPlan]:
+    documents, problems = load_files(str(p) for p in EXAMPLES)
+    assert not problems
+    return [p.model for p in parse_all(documents) if isinstance(p.model, ServiceReliabilityPlan)]
+
+
+def plan_from_yaml(text: str) -> ServiceReliabilityPlan:
+    from sre_operator.documents import load_text
+
+    documents, problems = load_text(text, "inline")
+    assert not problems
+    (parsed,) = parse_all(documents)
+    assert not parsed.problems, parsed.problems
+    assert isinstance(parsed.model, ServiceReliabilityPlan)
+    return parsed.model

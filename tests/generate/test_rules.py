@@ -1,0 +1,185 @@
+"""The PrometheusRule generator: golden output, promtool acceptance, tier factors, escaping."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sre_operator.cli import dump_yaml
+from sre_operator.generate import TIERS, prometheus_rule
+from sre_operator.generate.names import ALERT_PAGE, ALERT_TICKET
+from sre_operator.models import parse_document
+from tests.conftest import DATA, example_plans
+
+GOLDEN = DATA / "golden"
+
+
+@pytest.mark.parametrize("plan", example_plans(), ids=lambda p: p.metadata.name)
+def test_rules_match_the_reviewed_golden_file(plan: Any) -> None:
+    rendered = dump_yaml([prometheus_rule(plan)])
+    golden = GOLDEN / f"{plan.metadata.name}.prometheusrule.yaml"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(rendered, encoding="utf-8")
+    assert rendered == golden.read_text(encoding="utf-8"), "run with UPDATE_GOLDEN=1 and review the diff"
+
+
+@pytest.mark.parametrize("plan", example_plans(), ids=lambda p: p.metadata.name)
+def test_promtool_accepts_the_rules_of_every_example(plan: Any, check_rules: Any) -> None:
+    output = check_rules(prometheus_rule(plan))
+    assert "SUCCESS" in output
+
+
+def test_examples_cover_every_indicator_and_window() -> None:
+    seen = {
+        (next(k for k in ("ratio", "latency", "expression") if getattr(s.indicator, k)), s.window)
+        for p in example_plans()
+        for s in p.spec.slos
+    }
+    assert {kind for kind, _ in seen} == {"ratio", "latency", "expression"}
+    assert {window for _, window in seen} >= {"7d", "28d", "30d"}
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        # The SRE Workbook's factors for 30 days, and the same shares of budget for shorter windows:
+        # 2% in 1h, 5% in 6h, 10% in 1d, 10% in 3d.
+        ("30d", [14.4, 6, 3, 1]),
+        ("28d", [13.44, 5.6, 2.8, 0.933333]),
+        ("7d", [3.36, 1.4, 0.7, 0.233333]),
+    ],
+)
+def test_burn_rate_factors_spend_the_same_share_of_budget(window: str, expected: list[float]) -> None:
+    assert [t.factor(window) for t in TIERS] == pytest.approx(expected, rel=1e-6)
+    assert [t.severity for t in TIERS] == ["critical", "critical", "warning", "warning"]
+    assert [(t.long, t.short) for t in TIERS] == [("1h", "5m"), ("6h", "30m"), ("1d", "2h"), ("3d", "6h")]
+
+
+def alerts_of(rule: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {(r["alert"], r["labels"]["slo"]): r for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r}
+
+
+def test_alerts_carry_the_alert_contract() -> None:
+    checkout = next(p for p in example_plans() if p.metadata.name == "checkout")
+    alerts = alerts_of(prometheus_rule(checkout))
+    page = alerts[(ALERT_PAGE, "availability")]
+    ticket = alerts[(ALERT_TICKET, "availability")]
+    assert page["labels"] == {
+        "team": "payments",
+        "component": "api",
+        "severity": "critical",
+        "service": "checkout",
+        "slo": "availability",
+    }
+    assert ticket["labels"]["severity"] == "warning"
+    assert set(page["annotations"]) == {"summary", "description", "runbook_url"}
+    assert page["annotations"]["runbook_url"] == (
+        "https://runbooks.example.com/checkout/shop/checkout/availability#sloerrorbudgetfastburn"
+    )
+    assert "14.4x over 1h and 5m" in page["annotations"]["description"]
+    assert "6x over 6h and 30m" in page["annotations"]["description"]
+
+
+def test_slo_window_ratio_never_scans_raw_series_over_the_window() -> None:
+    checkout = next(p for p in example_plans() if p.metadata.name == "checkout")
+    rules = [r for g in prometheus_rule(checkout)["spec"]["groups"] for r in g["rules"] if "record" in r]
+    (window_rule,) = [r for r in rules if r["labels"].get("window") == "30d" and r["labels"]["slo"] == "availability"]
+    assert "http_requests_total" not in window_rule["expr"]
+    assert window_rule["expr"].startswith("sum_over_time(slo:sli_errors:rate5m{")
+    raw_ranges = [r for r in rules if "http_requests_total" in r["expr"] or "http_request_duration" in r["expr"]]
+    assert all("[5m]" in r["expr"] and "[30d]" not in r["expr"] for r in raw_ranges)
+
+
+NASTY = 'a"b}\\c\n{{ $labels.x }}'
+OWNER = 'x}}\\"'
+
+
+def nasty_plan() -> Any:
+    selector_value = NASTY.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    document = {
+        "apiVersion": "reliability.dev/v1alpha1",
+        "kind": "ServiceReliabilityPlan",
+        "metadata": {"name": "nasty", "namespace": "default"},
+        "spec": {
+            "service": {"name": "nasty", "owner": {"team": "t"}},
+            "slos": [
+                {
+                    "name": "availability",
+                    "objective": 99,
+                    "window": "7d",
+                    "indicator": {
+                        "ratio": {
+                            "errors": f'requests_total{{path="{selector_value}",code="500"}}',
+                            "total": f'requests_total{{path="{selector_value}"}}',
+                        }
+                    },
+                    "alerting": {"labels": {"note": NASTY}},
+                }
+            ],
+            "alerting": {"labels": {"owner": OWNER}},
+        },
+    }
+    parsed = parse_document(document)
+    assert not parsed.problems, parsed.problems
+    return parsed.model
+
+
+def test_quotes_backslashes_newlines_and_braces_cannot_break_rules(
+    check_rules: Any, promtool: str, tmp_path: Path
+) -> None:
+    rule = prometheus_rule(nasty_plan())
+    check_rules(rule)
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]), encoding="utf-8")
+    series = 'requests_total{path="a\\"b}\\\\c\\n{{ $labels.x }}",code="500"}'
+    test = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": series, "values": "0+60x120"}],
+                "promql_expr_test": [
+                    {
+                        # The selector still picks the series whose label holds every special character.
+                        "expr": 'slo:sli_requests:rate5m{slo="availability"}',
+                        "eval_time": "60m",
+                        "exp_samples": [
+                            {"labels": 'slo:sli_requests:rate5m{service="nasty",slo="availability"}', "value": 1}
+                        ],
+                    }
+                ],
+                "alert_rule_test": [
+                    {
+                        "eval_time": "60m",
+                        "alertname": ALERT_PAGE,
+                        "exp_alerts": [
+                            {
+                                # Template syntax in a label value stays literal text.
+                                "exp_labels": {
+                                    "severity": "critical",
+                                    "service": "nasty",
+                                    "slo": "availability",
+                                    "note": NASTY,
+                                    "owner": OWNER,
+                                },
+                                "exp_annotations": {
+                                    k: v.replace('{{ "{{" }}', "{{")
+                                    for k, v in alerts_of(rule)[(ALERT_PAGE, "availability")]["annotations"].items()
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(test), encoding="utf-8")
+    result = subprocess.run(
+        [promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,87 @@
+"""The command line as a user meets it: exit codes, one line per problem, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import DATA, EXAMPLES
+
+INVALID = sorted((DATA / "invalid").glob("*.yaml"))
+
+
+def sre_operator(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sre_operator.cli", *args], capture_output=True, text=True, check=False
+    )
+
+
+def expectation(path: Path) -> str:
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# expect: ")
+    return first.removeprefix("# expect: ")
+
+
+def test_every_broken_plan_gets_one_line_naming_its_field() -> None:
+    result = sre_operator("validate", *map(str, INVALID))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(INVALID), lines
+    for path in INVALID:
+        (line,) = [line for line in lines if line.startswith(f"{path}: ")]
+        assert line.removeprefix(f"{path}: ").startswith(expectation(path)), line
+
+
+def test_examples_are_valid() -> None:
+    result = sre_operator("validate", *map(str, EXAMPLES))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout == ""
+
+
+def test_yaml_that_does_not_parse_is_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("spec:\n  slos: [\n", encoding="utf-8")
+    result = sre_operator("validate", str(broken))
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"{broken}: line ")
+    assert "is not valid YAML" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file_and_unknown_kind_are_reported(tmp_path: Path) -> None:
+    other = tmp_path / "deployment.yaml"
+    other.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n", encoding="utf-8")
+    result = sre_operator("validate", str(tmp_path / "nope.yaml"), str(other))
+    assert result.returncode == 1
+    assert "nope.yaml: (file): cannot be read" in result.stdout
+    assert "deployment.yaml: kind: 'Deployment' is not one of" in result.stdout
+
+
+def test_render_without_files_renders_the_embedded_examples() -> None:
+    result = sre_operator("render")
+    assert result.returncode == 0, result.stderr
+    rules = list(yaml.safe_load_all(result.stdout))
+    assert {r["metadata"]["name"] for r in rules} == {"checkout-slos", "search-slos", "nightly-export-slos"}
+    assert all(r["kind"] == "PrometheusRule" for r in rules)
+
+
+def test_render_refuses_invalid_input(tmp_path: Path) -> None:
+    result = sre_operator("render", str(INVALID[0]))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert expectation(INVALID[0]) in result.stderr
+
+
+def test_render_writes_one_file_per_object(tmp_path: Path) -> None:
+    result = sre_operator("render", "-o", str(tmp_path), *map(str, EXAMPLES))
+    assert result.returncode == 0, result.stderr
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == [
+        "catalog_search-slos_prometheusrule.yaml",
+        "data_nightly-export-slos_prometheusrule.yaml",
+        "shop_checkout-slos_prometheusrule.yaml",
+    ]

@@ -73,9 +73,11 @@ GO
 say "resolving modules"
 go mod tidy -e >/dev/null 2>&1 || true
 go get "k8s.io/kubernetes@v$KUBERNETES_VERSION" >&2
-ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${KUBERNETES_VERSION#1.}"
-ldflags="${ldflags%.*}"
-ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=v$KUBERNETES_VERSION -X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION"
+minor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")
+ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  ldflags+=" -X $pkg.gitVersion=v$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+done
 for cmd in kube-apiserver kube-controller-manager kubectl; do
   say "go build $cmd"
   go build -trimpath -ldflags "$ldflags" -o "$TARGET.partial/$cmd" "k8s.io/kubernetes/cmd/$cmd"

@@ -74,8 +74,11 @@ def _structural(node: Any, name: str = "") -> Any:
             continue
         out[key] = _structural(value)
     if out.get("type") == "array" and name in _LIST_KEYS:
-        out["x-kubernetes-list-type"] = "map"
-        out["x-kubernetes-list-map-keys"] = [_LIST_KEYS[name]]
+        if out.get("items", {}).get("type") == "object":
+            out["x-kubernetes-list-type"] = "map"
+            out["x-kubernetes-list-map-keys"] = [_LIST_KEYS[name]]
+        else:
+            out["x-kubernetes-list-type"] = "set"
     if out.get("type") == "object" and "additionalProperties" in out and "maxProperties" not in out:
         out["maxProperties"] = 64
     if "enum" in out and "type" not in out:
@@ -182,7 +185,7 @@ def crd(kind: str) -> dict[str, Any]:
                                     "description": "API version: reliability.dev/v1alpha1.",
                                 },
                                 "kind": {"type": "string", "description": f"Kind: {kind}."},
-                                "metadata": {"type": "object", "description": "Standard object metadata."},
+                                "metadata": {"type": "object"},
                                 "spec": spec_schema,
                                 "status": status_schema,
                             },

@@ -157,7 +157,13 @@ def _policy_problems(policy: ErrorBudgetPolicy) -> list[Problem]:
 
 
 def _gate_problems(gate: ReleaseGate) -> list[Problem]:
-    return []
+    problems = []
+    seen: set[str] = set()
+    for i, slo in enumerate(gate.spec.slos):
+        if slo in seen:
+            problems.append(Problem(f"spec.slos[{i}]", f"duplicate SLO name {slo!r}"))
+        seen.add(slo)
+    return problems
 
 
 def semantic_problems(model: Resource) -> list[Problem]:

@@ -1,0 +1,261 @@
+"""A real Kubernetes control plane for tests, as controller-runtime's envtest runs it.
+
+etcd and kube-apiserver (and kube-controller-manager, for garbage collection)
+run as child processes on free loopback ports, with a throwaway CA, RBAC
+authorisation and service-account token signing. Every process is stopped by
+PID, whatever the tests did.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.support.pki import CertificateAuthority, KeyPair, signing_key_pair
+
+ROOT = Path(__file__).resolve().parents[2]
+KUBERNETES_VERSION = "1.36.3"
+REQUIRED = ("kube-apiserver", "etcd", "kubectl")
+HOW_TO_PROVIDE = (
+    "no kube-apiserver/etcd/kubectl found: run 'bash scripts/control-plane-binaries.sh' (needs Go) "
+    "or set KUBEBUILDER_ASSETS to a folder holding them"
+)
+
+
+def find_binaries() -> Path | None:
+    """The first folder holding the control-plane binaries, as scripts/control-plane-binaries.sh lays them out."""
+    cache = Path(
+        os.environ.get("SRE_OPERATOR_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sre-operator"
+    )
+    candidates = [
+        os.environ.get("SRE_OPERATOR_KUBE_ASSETS"),
+        os.environ.get("KUBEBUILDER_ASSETS"),
+        str(cache / f"kubernetes-v{KUBERNETES_VERSION}"),
+    ]
+    for candidate in candidates:
+        if candidate and all(os.access(Path(candidate) / name, os.X_OK) for name in REQUIRED):
+            return Path(candidate)
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ControlPlane:
+    folder: Path
+    binaries: Path
+    ca: CertificateAuthority
+    server: str
+    admin: KeyPair
+    kubeconfig: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    started_in: float = 0.0
+
+    @property
+    def has_garbage_collector(self) -> bool:
+        return "kube-controller-manager" in self.processes
+
+    def kubectl(
+        self, *args: str, kubeconfig: Path | None = None, input: str | None = None, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        command = [str(self.binaries / "kubectl"), "--kubeconfig", str(kubeconfig or self.kubeconfig), *args]
+        result = subprocess.run(command, capture_output=True, text=True, input=input, check=False, timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def apply(self, documents: Sequence[dict[str, Any]] | str, *extra: str) -> subprocess.CompletedProcess[str]:
+        text = documents if isinstance(documents, str) else yaml.safe_dump_all(documents)
+        return self.kubectl("apply", "--server-side", "--field-manager=tests", "-f", "-", *extra, input=text)
+
+    def service_account_kubeconfig(self, namespace: str, name: str) -> Path:
+        """A kubeconfig holding a bound token of a ServiceAccount, so code runs with exactly its RBAC."""
+        self.kubectl("create", "namespace", namespace)
+        self.kubectl("-n", namespace, "create", "serviceaccount", name)
+        token = self.kubectl("-n", namespace, "create", "token", name, "--duration=2h", check=True).stdout.strip()
+        path = self.folder / f"kubeconfig-{namespace}-{name}"
+        path.write_text(yaml.safe_dump(_kubeconfig(self.server, self.ca.pem, {"token": token})), encoding="utf-8")
+        return path
+
+    def webhook_serving_pair(self, name: str) -> KeyPair:
+        """A serving certificate for 127.0.0.1 that the API server trusts (caBundle: ``self.ca.pem``)."""
+        return self.ca.issue(name, "127.0.0.1", hosts=("127.0.0.1", "localhost"))
+
+    @property
+    def ca_bundle(self) -> str:
+        return base64.b64encode(self.ca.pem).decode()
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            process = self.processes[name]
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _kubeconfig(server: str, ca_pem: bytes, user: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "test",
+        "clusters": [
+            {
+                "name": "test",
+                "cluster": {"server": server, "certificate-authority-data": base64.b64encode(ca_pem).decode()},
+            }
+        ],
+        "users": [{"name": "test", "user": user}],
+        "contexts": [{"name": "test", "context": {"cluster": "test", "user": "test"}}],
+    }
+
+
+def _start(name: str, command: list[str], log_folder: Path) -> subprocess.Popen[bytes]:
+    log = (log_folder / f"{name}.log").open("wb")
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _wait_ready(plane: ControlPlane, timeout: float = 90) -> None:
+    context = ssl.create_default_context(cafile=str(plane.ca.cert_path))
+    context.load_cert_chain(str(plane.admin.cert), str(plane.admin.key))
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        for name, process in plane.processes.items():
+            if process.poll() is not None:
+                log = (plane.folder / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{log}")
+        try:
+            with urllib.request.urlopen(f"{plane.server}/readyz", context=context, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError as error:
+            last = str(error)
+        time.sleep(0.25)
+    raise RuntimeError(f"kube-apiserver not ready after {timeout}s: {last}")
+
+
+def start_control_plane(folder: Path, binaries: Path, *, garbage_collector: bool = True) -> ControlPlane:
+    started = time.monotonic()
+    folder.mkdir(parents=True, exist_ok=True)
+    ca = CertificateAuthority(folder)
+    serving = ca.issue(
+        "apiserver", "kube-apiserver", hosts=("127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "10.0.0.1")
+    )
+    admin = ca.issue("admin", "admin", organisation="system:masters", client=True)
+    signing = signing_key_pair(folder)
+    etcd_port, etcd_peer, api_port = free_port(), free_port(), free_port()
+    server = f"https://127.0.0.1:{api_port}"
+    kubeconfig = folder / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            _kubeconfig(server, ca.pem, {"client-certificate": str(admin.cert), "client-key": str(admin.key)})
+        ),
+        encoding="utf-8",
+    )
+    plane = ControlPlane(folder, binaries, ca, server, admin, kubeconfig)
+    try:
+        plane.processes["etcd"] = _start(
+            "etcd",
+            [
+                str(binaries / "etcd"),
+                "--data-dir",
+                str(folder / "etcd"),
+                "--name",
+                "test",
+                "--listen-client-urls",
+                f"http://127.0.0.1:{etcd_port}",
+                "--advertise-client-urls",
+                f"http://127.0.0.1:{etcd_port}",
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{etcd_peer}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{etcd_peer}",
+                "--initial-cluster",
+                f"test=http://127.0.0.1:{etcd_peer}",
+                "--unsafe-no-fsync",
+                "--log-level",
+                "warn",
+            ],
+            folder,
+        )
+        plane.processes["kube-apiserver"] = _start(
+            "kube-apiserver",
+            [
+                str(binaries / "kube-apiserver"),
+                f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={api_port}",
+                f"--cert-dir={folder / 'apiserver-certs'}",
+                f"--tls-cert-file={serving.cert}",
+                f"--tls-private-key-file={serving.key}",
+                f"--client-ca-file={ca.cert_path}",
+                "--authorization-mode=RBAC",
+                "--service-cluster-ip-range=10.0.0.0/24",
+                "--service-account-issuer=https://kubernetes.default.svc",
+                f"--service-account-key-file={signing.cert}",
+                f"--service-account-signing-key-file={signing.key}",
+                "--allow-privileged=true",
+                "--disable-admission-plugins=ServiceAccount",
+                "--enable-priority-and-fairness=false",
+            ],
+            folder,
+        )
+        _wait_ready(plane)
+        if garbage_collector and os.access(binaries / "kube-controller-manager", os.X_OK):
+            plane.processes["kube-controller-manager"] = _start(
+                "kube-controller-manager",
+                [
+                    str(binaries / "kube-controller-manager"),
+                    f"--kubeconfig={kubeconfig}",
+                    "--controllers=garbagecollector,namespace",
+                    "--leader-elect=false",
+                    f"--cert-dir={folder / 'kcm-certs'}",
+                    "--bind-address=127.0.0.1",
+                    f"--secure-port={free_port()}",
+                ],
+                folder,
+            )
+        plane.started_in = time.monotonic() - started
+        return plane
+    except BaseException:
+        plane.stop()
+        raise
+
+
+def install_crds(plane: ControlPlane, paths: Sequence[Path]) -> None:
+    text = "\n---\n".join(p.read_text(encoding="utf-8") for p in paths)
+    result = plane.apply(text)
+    if result.returncode != 0:
+        raise RuntimeError(f"installing CRDs failed: {result.stderr}")
+    names = [yaml.safe_load(p.read_text(encoding="utf-8"))["metadata"]["name"] for p in paths]
+    plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", *[f"crd/{n}" for n in names], check=True)
+
+
+def cleanup(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)

@@ -69,7 +69,7 @@ def plan_from_yaml(text: str) -> ServiceReliabilityPlan:
 
 
 @pytest.fixture(scope="session")
-def control_plane(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def control_plane(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A real kube-apiserver + etcd (+ garbage collector) with our CRDs and the monitoring.coreos.com test CRDs."""
     from tests.support.controlplane import HOW_TO_PROVIDE, find_binaries, install_crds, start_control_plane
 

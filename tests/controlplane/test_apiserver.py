@@ -187,7 +187,7 @@ def test_a_service_account_gets_only_what_rbac_grants(control_plane: ControlPlan
 
 
 class _DenyFrozen(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         review = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         labels = review["request"]["object"]["metadata"].get("labels", {})
         allowed = labels.get("test") != "deny"

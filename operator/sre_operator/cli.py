@@ -149,6 +149,41 @@ def cmd_crds(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the operator; flags become the SRE_OPERATOR_* variables the handlers read at import."""
+    import os
+
+    from sre_operator.config import ENV_PREFIX
+
+    settings = {
+        "NAMESPACES": ",".join(args.namespace or []),
+        "DRIFT_INTERVAL": args.drift_interval,
+        "RUNBOOK_BASE_URL": args.runbook_base_url,
+        "PEERING": args.peering,
+        "LIVENESS": args.liveness,
+        "KUBECONFIG": args.kubeconfig,
+    }
+    for name, value in settings.items():
+        if value:
+            os.environ[ENV_PREFIX + name] = str(value)
+    if args.kubeconfig:
+        os.environ["KUBECONFIG"] = args.kubeconfig
+
+    import kopf
+
+    from sre_operator.handlers.state import CONFIG
+
+    kopf.configure(verbose=args.verbose)
+    kopf.run(
+        clusterwide=not CONFIG.namespaces,
+        namespaces=list(CONFIG.namespaces),
+        standalone=not CONFIG.peering,
+        peering_name=CONFIG.peering or None,
+        liveness_endpoint=CONFIG.liveness or None,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sre-operator", description="SRE policy as Kubernetes resources.")
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -174,6 +209,37 @@ def build_parser() -> argparse.ArgumentParser:
     test_rules.add_argument("--promtool", help="promtool binary (default: from PATH)")
     test_rules.add_argument("--runbook-base-url", default=DEFAULT_RUNBOOK_BASE_URL, help=argparse.SUPPRESS)
     test_rules.set_defaults(run=cmd_test_rules)
+
+    run = verbs.add_parser("run", help="run the operator (kopf), watching all namespaces unless some are named")
+    run.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        help="watch this namespace (repeat for more; env SRE_OPERATOR_NAMESPACES, comma-separated)",
+    )
+    run.add_argument(
+        "--drift-interval",
+        type=float,
+        help="seconds between drift checks of generated objects (env SRE_OPERATOR_DRIFT_INTERVAL, default 60)",
+    )
+    run.add_argument(
+        "--runbook-base-url",
+        help="runbook server for plans without runbooks.baseURL (env SRE_OPERATOR_RUNBOOK_BASE_URL)",
+    )
+    run.add_argument(
+        "--peering",
+        help="kopf peering name, for several replicas with one active "
+        "(env SRE_OPERATOR_PEERING; default: one standalone replica)",
+    )
+    run.add_argument(
+        "--liveness", help="liveness endpoint (env SRE_OPERATOR_LIVENESS, default http://0.0.0.0:8080/healthz)"
+    )
+    run.add_argument(
+        "--kubeconfig",
+        help="kubeconfig file (env SRE_OPERATOR_KUBECONFIG; default: in-cluster, then KUBECONFIG or ~/.kube/config)",
+    )
+    run.add_argument("-v", "--verbose", action="store_true", help="log every API request")
+    run.set_defaults(run=cmd_run)
 
     crds = verbs.add_parser("crds", help="print the CustomResourceDefinitions generated from the models")
     crds.add_argument("-o", "--output", help="write one file per CRD into this folder")

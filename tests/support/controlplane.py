@@ -9,6 +9,7 @@ PID, whatever the tests did.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import signal
@@ -96,6 +97,32 @@ class ControlPlane:
         path.write_text(yaml.safe_dump(_kubeconfig(self.server, self.ca.pem, {"token": token})), encoding="utf-8")
         return path
 
+    def user_kubeconfig(self, user: str, group: str = "system:masters") -> Path:
+        """A kubeconfig for another identity (client certificate), so its requests can be told apart."""
+        pair = self.ca.issue(f"user-{user}", user, organisation=group, client=True)
+        path = self.folder / f"kubeconfig-{user}"
+        path.write_text(yaml.safe_dump(_kubeconfig(self.server, self.ca.pem, {
+            "client-certificate": str(pair.cert), "client-key": str(pair.key)})), encoding="utf-8")
+        return path
+
+    @property
+    def audit_log(self) -> Path:
+        return self.folder / "audit.log"
+
+    def audit_mark(self) -> int:
+        """A position in the audit log; ``writes_since`` reads what came after it."""
+        return self.audit_log.stat().st_size if self.audit_log.exists() else 0
+
+    def writes_since(self, mark: int, username: str | None = None) -> list[dict[str, Any]]:
+        """Write requests (create, update, patch, delete) recorded by the API server since ``mark``."""
+        if not self.audit_log.exists():
+            return []
+        with self.audit_log.open("rb") as log:
+            log.seek(mark)
+            events = [json.loads(line) for line in log.read().decode().splitlines() if line.strip()]
+        return [e for e in events if e.get("stage") == "ResponseComplete"
+                and (username is None or e.get("user", {}).get("username") == username)]
+
     def webhook_serving_pair(self, name: str) -> KeyPair:
         """A serving certificate for 127.0.0.1 that the API server trusts (caBundle: ``self.ca.pem``)."""
         return self.ca.issue(name, "127.0.0.1", hosts=("127.0.0.1", "localhost"))
@@ -178,6 +205,11 @@ def start_control_plane(folder: Path, binaries: Path, *, garbage_collector: bool
         encoding="utf-8",
     )
     plane = ControlPlane(folder, binaries, ca, server, admin, kubeconfig)
+    audit_policy = folder / "audit-policy.yaml"
+    audit_policy.write_text(yaml.safe_dump({
+        "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
+        "rules": [{"level": "Metadata", "verbs": ["create", "update", "patch", "delete", "deletecollection"]},
+                  {"level": "None"}]}), encoding="utf-8")
     try:
         plane.processes["etcd"] = _start(
             "etcd",

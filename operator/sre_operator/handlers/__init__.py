@@ -1,0 +1,8 @@
+"""kopf handlers: parse, call the pure generators, apply through ``k8s``, write status. Nothing else.
+
+Run with ``sre-operator run`` or ``kopf run -m sre_operator.handlers``.
+"""
+
+from sre_operator.handlers import plans, resources, startup
+
+__all__ = ["plans", "resources", "startup"]

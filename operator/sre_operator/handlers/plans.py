@@ -1,0 +1,93 @@
+"""ServiceReliabilityPlan: generate and keep its children, on every change and on a drift-repair timer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+from kubernetes.client.exceptions import ApiException
+
+from sre_operator.generate import RenderOptions
+from sre_operator.generate.children import Capabilities, desired_children
+from sre_operator.handlers.state import CONFIG, GROUP, VERSION, plain, state_of
+from sre_operator.k8s import sync_children
+from sre_operator.k8s.client import is_retryable
+from sre_operator.models import ServiceReliabilityPlan, parse_document
+from sre_operator.status import (
+    changed_fields,
+    invalid_status,
+    not_ready_status,
+    now_rfc3339,
+    plan_status,
+    problem_line,
+)
+
+PLURAL = "servicereliabilityplans"
+
+
+def _own(child: dict[str, Any], body: kopf.Body) -> dict[str, Any]:
+    kopf.append_owner_reference(child, owner=body)
+    return child
+
+
+def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, *, drift: bool) -> None:
+    state = state_of(memo)
+    document = plain(body)
+    previous = document.get("status") or {}
+    generation = int(document["metadata"].get("generation", 0))
+    now = now_rfc3339()
+    parsed = parse_document(document)
+    if parsed.problems or not isinstance(parsed.model, ServiceReliabilityPlan):
+        status = invalid_status(previous, generation, parsed.problems, now)
+        delta = changed_fields(previous, status)
+        if delta:
+            patch.status.update(delta)
+            kopf.warn(body, reason="InvalidSpec", message=problem_line(parsed.problems))
+        return
+    plan = parsed.model
+    capabilities = Capabilities(prometheus_operator=state.cluster.has_api("monitoring.coreos.com/v1"))
+    desired = [
+        _own(child, body)
+        for child in desired_children(plan, capabilities, RenderOptions(runbook_base_url=state.config.runbook_base_url))
+    ]
+    before = [f"{g.get('kind')} {g.get('name')}" for g in previous.get("generated") or []]
+    try:
+        changes = sync_children(
+            state.cluster, plan.metadata.namespace, plan.metadata.name, desired, was_generated=before
+        )
+    except ApiException as error:
+        message = f"applying generated objects failed: {error.status} {error.reason}"
+        delta = changed_fields(previous, not_ready_status(previous, generation, "ApplyFailed", message, now))
+        if delta:
+            patch.status.update(delta)
+        kopf.warn(body, reason="ApplyFailed", message=message)
+        if is_retryable(error):
+            raise kopf.TemporaryError(message, delay=15) from None
+        raise kopf.TemporaryError(message, delay=120) from None
+    updated_reason = "Repaired" if drift else "Updated"
+    for reason, items in (
+        ("Created", changes.created),
+        ("Restored", changes.restored),
+        (updated_reason, changes.updated),
+        ("Deleted", changes.deleted),
+    ):
+        for item in items:
+            kopf.info(body, reason=reason, message=f"{reason} {item}")
+    status = plan_status(
+        previous, generation, plan, desired, prometheus_operator=capabilities.prometheus_operator, now=now
+    )
+    delta = changed_fields(previous, status)
+    if delta:
+        patch.status.update(delta)
+
+
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL)
+def plan_changed(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    reconcile(body, patch, memo, drift=False)
+
+
+@kopf.timer(GROUP, VERSION, PLURAL, interval=CONFIG.drift_interval, initial_delay=CONFIG.drift_interval)
+def repair_drift(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    reconcile(body, patch, memo, drift=True)

@@ -1,0 +1,103 @@
+"""Make a plan's children match what the generators want: create, patch or delete only what differs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sre_operator.generate.names import MANAGED_BY, PLAN_LABEL
+from sre_operator.k8s.client import CHILD_KINDS, Cluster, Kind, kind_of
+
+# Sections of a child that the operator owns whole; anything else someone adds is left alone.
+OWNED_SECTIONS = ("spec", "data")
+
+
+@dataclass
+class ChildChanges:
+    created: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.created or self.restored or self.updated or self.deleted)
+
+
+def describe(obj: dict[str, Any]) -> str:
+    return f"{obj['kind']} {obj['metadata']['name']}"
+
+
+def covers(actual: Any, desired: Any) -> bool:
+    """Whether ``actual`` holds every value of ``desired``: maps may carry extra keys (server defaults),
+    lists must match item for item (an added or removed item is drift)."""
+    if isinstance(desired, dict):
+        return isinstance(actual, dict) and all(k in actual and covers(actual[k], v) for k, v in desired.items())
+    if isinstance(desired, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(desired)
+            and all(covers(a, d) for a, d in zip(actual, desired, strict=True))
+        )
+    return bool(actual == desired)
+
+
+def differs(actual: dict[str, Any], desired: dict[str, Any]) -> bool:
+    """Whether applying ``desired`` would change ``actual`` in anything the operator owns."""
+    if actual.get("data", {}) != desired.get("data", {}):
+        return True  # ConfigMap data has no server defaults: any extra key is drift
+    if not covers(actual.get("spec", {}), desired.get("spec", {})):
+        return True
+    actual_meta, desired_meta = actual.get("metadata", {}), desired["metadata"]
+    for key in ("labels", "annotations"):
+        if not covers(actual_meta.get(key) or {}, desired_meta.get(key) or {}):
+            return True
+    owners = {(o.get("uid"), o.get("controller")) for o in actual_meta.get("ownerReferences") or []}
+    return any((o["uid"], o.get("controller")) not in owners for o in desired_meta.get("ownerReferences") or [])
+
+
+def _write(cluster: Cluster, child: dict[str, Any]) -> None:
+    """Server-side apply; where fields someone else now owns keep it from converging, replace the owned sections."""
+    applied = cluster.apply(child)
+    if differs(applied, child):
+        replacement = {**applied, **{s: child[s] for s in OWNED_SECTIONS if s in child}}
+        cluster.replace(replacement)
+
+
+def plan_selector(plan_name: str) -> str:
+    managed = ",".join(f"{k}={v}" for k, v in MANAGED_BY.items())
+    return f"{managed},{PLAN_LABEL}={plan_name}"
+
+
+def sync_children(
+    cluster: Cluster,
+    namespace: str,
+    plan_name: str,
+    desired: Iterable[dict[str, Any]],
+    kinds: Iterable[Kind] = CHILD_KINDS,
+    *,
+    was_generated: Iterable[str] = (),
+) -> ChildChanges:
+    """Apply each desired child that is missing or differs; delete this plan's children no longer desired.
+
+    ``was_generated`` names children the plan had before ("Kind name"): one of them missing now is
+    reported as restored rather than created.
+    """
+    changes = ChildChanges()
+    previously = set(was_generated)
+    wanted = {(d["kind"], d["metadata"]["name"]) for d in desired}
+    for child in desired:
+        actual = cluster.get(kind_of(child), namespace, child["metadata"]["name"])
+        if actual is None:
+            _write(cluster, child)
+            (changes.restored if describe(child) in previously else changes.created).append(describe(child))
+        elif differs(actual, child):
+            _write(cluster, child)
+            changes.updated.append(describe(child))
+    for kind in kinds:
+        for existing in cluster.list(kind, namespace, plan_selector(plan_name)):
+            if (kind.kind, existing["metadata"]["name"]) not in wanted:
+                cluster.delete(kind, namespace, existing["metadata"]["name"])
+                changes.deleted.append(describe(existing))
+    return changes

@@ -1,0 +1,169 @@
+"""The only module that talks to the Kubernetes API: get, list, server-side apply, delete, discovery."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+
+import kubernetes
+from kubernetes.client.exceptions import ApiException
+
+FIELD_MANAGER = "sre-operator"
+
+
+@dataclass(frozen=True)
+class Kind:
+    api_version: str
+    kind: str
+    plural: str
+
+    def path(self, namespace: str, name: str | None = None) -> str:
+        root = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+        path = f"{root}/namespaces/{namespace}/{self.plural}"
+        return f"{path}/{name}" if name else path
+
+
+PROMETHEUS_RULE = Kind("monitoring.coreos.com/v1", "PrometheusRule", "prometheusrules")
+ALERTMANAGER_CONFIG = Kind("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig", "alertmanagerconfigs")
+CONFIG_MAP = Kind("v1", "ConfigMap", "configmaps")
+SECRET = Kind("v1", "Secret", "secrets")
+CHILD_KINDS = (PROMETHEUS_RULE, CONFIG_MAP)
+
+# Every API call the operator makes, by resource; the Helm chart's RBAC must grant exactly these.
+PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("reliability.dev", "servicereliabilityplans"): ("get", "list", "watch", "patch"),
+    ("reliability.dev", "servicereliabilityplans/status"): ("patch",),
+    ("reliability.dev", "errorbudgetpolicies"): ("get", "list", "watch", "patch"),
+    ("reliability.dev", "errorbudgetpolicies/status"): ("patch",),
+    ("reliability.dev", "releasegates"): ("get", "list", "watch", "patch"),
+    ("reliability.dev", "releasegates/status"): ("patch",),
+    ("monitoring.coreos.com", "prometheusrules"): ("get", "list", "patch", "update", "delete"),
+    ("", "configmaps"): ("get", "list", "patch", "update", "delete"),
+    ("", "events"): ("create",),
+    ("events.k8s.io", "events"): ("create",),
+}
+
+
+def kind_of(obj: dict[str, Any]) -> Kind:
+    for kind in (*CHILD_KINDS, ALERTMANAGER_CONFIG, SECRET):
+        if (kind.api_version, kind.kind) == (obj["apiVersion"], obj["kind"]):
+            return kind
+    raise ValueError(f"the operator does not manage {obj['apiVersion']} {obj['kind']}")
+
+
+def is_retryable(error: ApiException) -> bool:
+    return error.status in (409, 429) or error.status >= 500
+
+
+class Cluster:
+    """A thin, synchronous client; handlers call it from kopf's worker threads."""
+
+    def __init__(self, api: kubernetes.client.ApiClient, discovery_ttl: float = 60.0) -> None:
+        self.api = api
+        self._discovery_ttl = discovery_ttl
+        self._discovered: dict[str, tuple[float, bool]] = {}
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        method, url, headers, body, post = self.api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=query or [],
+            header_params={"Accept": "application/json", "Content-Type": content_type},
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = self.api.call_api(method, url, header_params=headers, body=body, post_params=post)
+        cast(Any, response).read()  # untyped in the client
+        text = response.data.decode("utf-8") if response.data else ""
+        if not 200 <= response.status <= 299:
+            raise ApiException.from_response(http_resp=response, body=text, data=None)
+        return json.loads(text) if text else None
+
+    def has_api(self, group_version: str) -> bool:
+        """Whether the cluster serves ``group_version`` (cached for a minute)."""
+        now = time.monotonic()
+        cached = self._discovered.get(group_version)
+        if cached is not None and now - cached[0] < self._discovery_ttl:
+            return cached[1]
+        try:
+            self._call("GET", f"/apis/{group_version}")
+            found = True
+        except ApiException as error:
+            if error.status != 404:
+                raise
+            found = False
+        self._discovered[group_version] = (now, found)
+        return found
+
+    def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = self._call("GET", kind.path(namespace, name))
+            return found
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def list(self, kind: Kind, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        try:
+            answer = self._call("GET", kind.path(namespace), query=[("labelSelector", label_selector)])
+        except ApiException as error:
+            if error.status == 404:
+                return []
+            raise
+        items: list[dict[str, Any]] = answer.get("items", [])
+        for item in items:
+            item.setdefault("apiVersion", kind.api_version)
+            item.setdefault("kind", kind.kind)
+        return items
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply as the operator's field manager, taking back fields someone else changed."""
+        meta = obj["metadata"]
+        applied: dict[str, Any] = self._call(
+            "PATCH",
+            kind_of(obj).path(meta["namespace"], meta["name"]),
+            query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
+            body=json.loads(json.dumps(obj)),
+            content_type="application/apply-patch+yaml",
+        )
+        return applied
+
+    def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """PUT the whole object (its resourceVersion guards against lost updates)."""
+        meta = obj["metadata"]
+        replaced: dict[str, Any] = self._call(
+            "PUT", kind_of(obj).path(meta["namespace"], meta["name"]), query=[("fieldManager", FIELD_MANAGER)], body=obj
+        )
+        return replaced
+
+    def delete(self, kind: Kind, namespace: str, name: str) -> None:
+        try:
+            self._call("DELETE", kind.path(namespace, name))
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+
+def load_client(kubeconfig: str | None = None) -> kubernetes.client.ApiClient:
+    """In-cluster credentials when running in a pod, else the kubeconfig (``KUBECONFIG`` or ``~/.kube/config``)."""
+    configuration = kubernetes.client.Configuration()
+    try:
+        if kubeconfig:
+            raise kubernetes.config.ConfigException("kubeconfig given")
+        load_incluster: Any = kubernetes.config.load_incluster_config
+        load_incluster(client_configuration=configuration)
+    except kubernetes.config.ConfigException:
+        load_kubeconfig: Any = kubernetes.config.load_kube_config
+        load_kubeconfig(config_file=kubeconfig, client_configuration=configuration)
+    return kubernetes.client.ApiClient(configuration)

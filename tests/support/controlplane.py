@@ -101,8 +101,14 @@ class ControlPlane:
         """A kubeconfig for another identity (client certificate), so its requests can be told apart."""
         pair = self.ca.issue(f"user-{user}", user, organisation=group, client=True)
         path = self.folder / f"kubeconfig-{user}"
-        path.write_text(yaml.safe_dump(_kubeconfig(self.server, self.ca.pem, {
-            "client-certificate": str(pair.cert), "client-key": str(pair.key)})), encoding="utf-8")
+        path.write_text(
+            yaml.safe_dump(
+                _kubeconfig(
+                    self.server, self.ca.pem, {"client-certificate": str(pair.cert), "client-key": str(pair.key)}
+                )
+            ),
+            encoding="utf-8",
+        )
         return path
 
     @property
@@ -116,12 +122,16 @@ class ControlPlane:
     def writes_since(self, mark: int, username: str | None = None) -> list[dict[str, Any]]:
         """Write requests (create, update, patch, delete) recorded by the API server since ``mark``."""
         if not self.audit_log.exists():
-            return []
+            raise AssertionError(f"no audit log at {self.audit_log}: the API server was started without one")
         with self.audit_log.open("rb") as log:
             log.seek(mark)
             events = [json.loads(line) for line in log.read().decode().splitlines() if line.strip()]
-        return [e for e in events if e.get("stage") == "ResponseComplete"
-                and (username is None or e.get("user", {}).get("username") == username)]
+        return [
+            e
+            for e in events
+            if e.get("stage") == "ResponseComplete"
+            and (username is None or e.get("user", {}).get("username") == username)
+        ]
 
     def webhook_serving_pair(self, name: str) -> KeyPair:
         """A serving certificate for 127.0.0.1 that the API server trusts (caBundle: ``self.ca.pem``)."""
@@ -206,10 +216,20 @@ def start_control_plane(folder: Path, binaries: Path, *, garbage_collector: bool
     )
     plane = ControlPlane(folder, binaries, ca, server, admin, kubeconfig)
     audit_policy = folder / "audit-policy.yaml"
-    audit_policy.write_text(yaml.safe_dump({
-        "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
-        "rules": [{"level": "Metadata", "verbs": ["create", "update", "patch", "delete", "deletecollection"]},
-                  {"level": "None"}]}), encoding="utf-8")
+    audit_policy.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "audit.k8s.io/v1",
+                "kind": "Policy",
+                "omitStages": ["RequestReceived"],
+                "rules": [
+                    {"level": "Metadata", "verbs": ["create", "update", "patch", "delete", "deletecollection"]},
+                    {"level": "None"},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     try:
         plane.processes["etcd"] = _start(
             "etcd",
@@ -255,6 +275,9 @@ def start_control_plane(folder: Path, binaries: Path, *, garbage_collector: bool
                 "--allow-privileged=true",
                 "--disable-admission-plugins=ServiceAccount",
                 "--enable-priority-and-fairness=false",
+                f"--audit-policy-file={audit_policy}",
+                f"--audit-log-path={plane.audit_log}",
+                "--audit-log-mode=blocking",
             ],
             folder,
         )

@@ -53,9 +53,22 @@ def operator_subprocess(kubeconfig: Path, log: Path, *extra: str) -> Iterator[su
     env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "sre_operator.cli", "run", "--kubeconfig", str(kubeconfig),
-             "--drift-interval", str(DRIFT_INTERVAL), *extra],
-            stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "sre_operator.cli",
+                "run",
+                "--kubeconfig",
+                str(kubeconfig),
+                "--drift-interval",
+                str(DRIFT_INTERVAL),
+                *extra,
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
         try:
             yield process
         finally:

@@ -31,16 +31,18 @@ CONFIG_MAP = Kind("v1", "ConfigMap", "configmaps")
 SECRET = Kind("v1", "Secret", "secrets")
 CHILD_KINDS = (PROMETHEUS_RULE, CONFIG_MAP)
 
-# Every API call the operator makes, by resource; the Helm chart's RBAC must grant exactly these.
+# Every API call the operator makes (kopf's included), by resource; the Helm chart's RBAC grants exactly these.
 PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("apiextensions.k8s.io", "customresourcedefinitions"): ("list", "watch"),  # kopf notices served resources
     ("reliability.dev", "servicereliabilityplans"): ("get", "list", "watch", "patch"),
     ("reliability.dev", "servicereliabilityplans/status"): ("patch",),
     ("reliability.dev", "errorbudgetpolicies"): ("get", "list", "watch", "patch"),
     ("reliability.dev", "errorbudgetpolicies/status"): ("patch",),
     ("reliability.dev", "releasegates"): ("get", "list", "watch", "patch"),
     ("reliability.dev", "releasegates/status"): ("patch",),
-    ("monitoring.coreos.com", "prometheusrules"): ("get", "list", "patch", "update", "delete"),
-    ("", "configmaps"): ("get", "list", "patch", "update", "delete"),
+    # Server-side apply of an object that does not exist yet is authorised as "create".
+    ("monitoring.coreos.com", "prometheusrules"): ("get", "list", "create", "patch", "update", "delete"),
+    ("", "configmaps"): ("get", "list", "create", "patch", "update", "delete"),
     ("", "events"): ("create",),
     ("events.k8s.io", "events"): ("create",),
 }
@@ -86,7 +88,11 @@ class Cluster:
         cast(Any, response).read()  # untyped in the client
         text = response.data.decode("utf-8") if response.data else ""
         if not 200 <= response.status <= 299:
-            raise ApiException.from_response(http_resp=response, body=text, data=None)
+            try:
+                ApiException.from_response(http_resp=response, body=text, data=None)
+            except ApiException as error:
+                error.reason = f"{error.reason} on {method} {path.split('?')[0]}"
+                raise
         return json.loads(text) if text else None
 
     def has_api(self, group_version: str) -> bool:

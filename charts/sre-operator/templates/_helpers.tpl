@@ -1,0 +1,59 @@
+{{- define "sre-operator.name" -}}
+{{- .Chart.Name -}}
+{{- end -}}
+
+{{- define "sre-operator.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "sre-operator.labels" -}}
+app.kubernetes.io/name: {{ include "sre-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "sre-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "sre-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "sre-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "sre-operator.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Exactly the API calls the operator makes (sre_operator.k8s.client.PERMISSIONS; a test compares them). */}}
+{{- define "sre-operator.rules" -}}
+- apiGroups: [apiextensions.k8s.io]
+  resources: [customresourcedefinitions]
+  verbs: [list, watch]
+- apiGroups: [reliability.dev]
+  resources: [servicereliabilityplans, errorbudgetpolicies, releasegates]
+  verbs: [get, list, watch, patch]
+- apiGroups: [reliability.dev]
+  resources: [servicereliabilityplans/status, errorbudgetpolicies/status, releasegates/status]
+  verbs: [patch]
+- apiGroups: [monitoring.coreos.com]
+  resources: [prometheusrules]
+  verbs: [get, list, create, patch, update, delete]
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, create, patch, update, delete]
+- apiGroups: ["", events.k8s.io]
+  resources: [events]
+  verbs: [create]
+{{- if .Values.peering.enabled }}
+- apiGroups: [kopf.dev]
+  resources: [clusterkopfpeerings, kopfpeerings]
+  verbs: [get, list, watch, patch]
+{{- end }}
+{{- end -}}

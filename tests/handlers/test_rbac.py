@@ -1,0 +1,121 @@
+"""The operator as a process of its own, under the chart's ServiceAccount and RBAC, against the real API server."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.chart.test_chart import granted, render
+from tests.conftest import ROOT
+from tests.support.controlplane import ControlPlane, free_port
+from tests.support.operator import DRIFT_INTERVAL, operator_subprocess, wait_for
+
+pytestmark = pytest.mark.controlplane
+RELEASE_NAMESPACE = "sre-operator"
+NAMESPACE = "rbac-plans"
+SERVICE_ACCOUNT = f"system:serviceaccount:{RELEASE_NAMESPACE}:sre-operator"
+
+
+@pytest.fixture(scope="module")
+def chart_operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    manifests = [d for d in render({}) if d["kind"] in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding")]
+    control_plane.kubectl("create", "namespace", RELEASE_NAMESPACE)
+    control_plane.kubectl("create", "namespace", NAMESPACE)
+    assert control_plane.apply(manifests).returncode == 0
+    token = control_plane.kubectl(
+        "-n", RELEASE_NAMESPACE, "create", "token", "sre-operator", "--duration=2h", check=True
+    ).stdout.strip()
+    kubeconfig = Path(tmp_path_factory.mktemp("chart-operator")) / "kubeconfig"
+    admin = yaml.safe_load(control_plane.kubeconfig.read_text(encoding="utf-8"))
+    admin["users"] = [{"name": "test", "user": {"token": token}}]
+    kubeconfig.write_text(yaml.safe_dump(admin), encoding="utf-8")
+    log = kubeconfig.with_name("operator.log")
+    port = free_port()
+    mark = control_plane.audit_mark()
+    with operator_subprocess(kubeconfig, log, "--liveness", f"http://127.0.0.1:{port}/healthz") as process:
+        yield {"process": process, "log": log, "mark": mark, "port": port, "manifests": manifests}
+
+
+def get(plane: ControlPlane, resource: str, name: str) -> dict[str, Any] | None:
+    result = plane.kubectl("-n", NAMESPACE, "get", resource, name, "-o", "json")
+    return json.loads(result.stdout) if result.returncode == 0 else None
+
+
+def ready(plane: ControlPlane, name: str) -> bool:
+    body = get(plane, "srp", name) or {}
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in (body.get("status") or {}).get("conditions", []))
+
+
+def test_the_operator_works_under_the_charts_rbac(control_plane: ControlPlane, chart_operator: dict[str, Any]) -> None:
+    import urllib.request
+
+    plan = yaml.safe_load((ROOT / "references" / "examples" / "search.yaml").read_text(encoding="utf-8"))
+    plan["metadata"]["namespace"] = NAMESPACE
+    assert control_plane.apply([plan]).returncode == 0
+    wait_for(lambda: ready(control_plane, "search"), timeout=60, what="Ready under the chart's RBAC")
+    # Every kind of write the code can make: a restore, a repair, a deletion of a child no longer wanted.
+    control_plane.kubectl("-n", NAMESPACE, "delete", "configmap", "search-operations", check=True)
+    control_plane.kubectl(
+        "-n",
+        NAMESPACE,
+        "patch",
+        "prometheusrule",
+        "search-slos",
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"groups": [{"name": "hijacked", "rules": []}]}}),
+        check=True,
+    )
+    stray = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "search-retired",
+            "namespace": NAMESPACE,
+            "labels": {"app.kubernetes.io/managed-by": "sre-operator", "reliability.dev/plan": "search"},
+        },
+    }
+    assert control_plane.apply([stray]).returncode == 0
+    wait_for(
+        lambda: (
+            get(control_plane, "configmap", "search-operations") is not None
+            and get(control_plane, "configmap", "search-retired") is None
+            and (get(control_plane, "prometheusrule", "search-slos") or {})["spec"]["groups"][0]["name"]
+            == "search-latency"
+        ),
+        timeout=DRIFT_INTERVAL * 3 + 10,
+        what="drift repaired under the chart's RBAC",
+    )
+    with urllib.request.urlopen(f"http://127.0.0.1:{chart_operator['port']}/healthz", timeout=5) as answer:
+        assert answer.status == 200
+    log = chart_operator["log"].read_text(errors="replace")
+    assert "Forbidden" not in log and " 403" not in log, log[-3000:]
+
+
+def test_every_write_the_operator_made_is_granted_by_the_chart(
+    control_plane: ControlPlane, chart_operator: dict[str, Any]
+) -> None:
+    time.sleep(1)
+    writes = control_plane.writes_since(chart_operator["mark"], SERVICE_ACCOUNT)
+    assert writes, "the operator made no write request under its ServiceAccount"
+    allowed = set(granted(chart_operator["manifests"]))
+    used = set()
+    for event in writes:
+        ref = event["objectRef"]
+        resource = ref["resource"] + (f"/{ref['subresource']}" if ref.get("subresource") else "")
+        used.add((ref.get("apiGroup", ""), resource, event["verb"]))
+        assert event["responseStatus"]["code"] < 400 or event["responseStatus"]["code"] == 404, event
+    assert used <= allowed
+    # The writes a reconcile needs were all exercised.
+    assert {
+        ("reliability.dev", "servicereliabilityplans/status", "patch"),
+        ("", "configmaps", "patch"),
+        ("", "configmaps", "delete"),
+        ("monitoring.coreos.com", "prometheusrules", "patch"),
+    } <= used

@@ -120,7 +120,7 @@ class ControlPlane:
         return self.audit_log.stat().st_size if self.audit_log.exists() else 0
 
     def writes_since(self, mark: int, username: str | None = None) -> list[dict[str, Any]]:
-        """Write requests (create, update, patch, delete) recorded by the API server since ``mark``."""
+        """Requests recorded by the API server since ``mark`` (writes, unless more verbs were audited)."""
         if not self.audit_log.exists():
             raise AssertionError(f"no audit log at {self.audit_log}: the API server was started without one")
         with self.audit_log.open("rb") as log:
@@ -196,7 +196,12 @@ def _wait_ready(plane: ControlPlane, timeout: float = 90) -> None:
     raise RuntimeError(f"kube-apiserver not ready after {timeout}s: {last}")
 
 
-def start_control_plane(folder: Path, binaries: Path, *, garbage_collector: bool = True) -> ControlPlane:
+WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+
+
+def start_control_plane(
+    folder: Path, binaries: Path, *, garbage_collector: bool = True, audited_verbs: tuple[str, ...] = WRITE_VERBS
+) -> ControlPlane:
     started = time.monotonic()
     folder.mkdir(parents=True, exist_ok=True)
     ca = CertificateAuthority(folder)
@@ -223,7 +228,7 @@ def start_control_plane(folder: Path, binaries: Path, *, garbage_collector: bool
                 "kind": "Policy",
                 "omitStages": ["RequestReceived"],
                 "rules": [
-                    {"level": "Metadata", "verbs": ["create", "update", "patch", "delete", "deletecollection"]},
+                    {"level": "Metadata", "verbs": list(audited_verbs)},
                     {"level": "None"},
                 ],
             }

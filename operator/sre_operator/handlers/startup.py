@@ -7,6 +7,7 @@ from typing import Any
 
 import kopf
 
+from sre_operator.config import OperatorConfig
 from sre_operator.handlers.state import CONFIG, GROUP, OperatorState
 from sre_operator.k8s import Cluster, load_client
 
@@ -27,4 +28,6 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.watching.server_timeout = 600
     settings.networking.request_timeout = 60
     settings.execution.max_workers = 8
-    memo.state = OperatorState(config=CONFIG, cluster=Cluster(load_client(CONFIG.kubeconfig or None)))
+    # Read again at start: the timer interval was fixed at import, the rest may have been set since.
+    config = OperatorConfig.from_environment()
+    memo.state = OperatorState(config=config, cluster=Cluster(load_client(config.kubeconfig or None)))

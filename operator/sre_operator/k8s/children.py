@@ -86,9 +86,19 @@ def sync_children(
     """
     changes = ChildChanges()
     previously = set(was_generated)
+    desired = list(desired)
     wanted = {(d["kind"], d["metadata"]["name"]) for d in desired}
+    # One list per kind finds every child and every stray; a steady-state check costs nothing more.
+    existing = {
+        (kind.kind, item["metadata"]["name"]): item
+        for kind in kinds
+        for item in cluster.list(kind, namespace, plan_selector(plan_name))
+    }
     for child in desired:
-        actual = cluster.get(kind_of(child), namespace, child["metadata"]["name"])
+        name = child["metadata"]["name"]
+        actual = existing.get((child["kind"], name))
+        if actual is None:  # missing, or present without the labels a list finds it by
+            actual = cluster.get(kind_of(child), namespace, name)
         if actual is None:
             _write(cluster, child)
             (changes.restored if describe(child) in previously else changes.created).append(describe(child))
@@ -96,8 +106,8 @@ def sync_children(
             _write(cluster, child)
             changes.updated.append(describe(child))
     for kind in kinds:
-        for existing in cluster.list(kind, namespace, plan_selector(plan_name)):
-            if (kind.kind, existing["metadata"]["name"]) not in wanted:
-                cluster.delete(kind, namespace, existing["metadata"]["name"])
-                changes.deleted.append(describe(existing))
+        for (kind_name, name), item in existing.items():
+            if kind_name == kind.kind and (kind_name, name) not in wanted:
+                cluster.delete(kind, namespace, name)
+                changes.deleted.append(describe(item))
     return changes

@@ -1,0 +1,69 @@
+"""Runbooks and the operations bundle: golden output, and user text that cannot inject Markdown or HTML."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from sre_operator.generate.documents import operations_bundle, runbooks
+from sre_operator.generate.markdown import escape_markdown
+from sre_operator.models import parse_document
+from tests.conftest import DATA, example_plans
+
+GOLDEN = DATA / "golden"
+
+
+def golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), "run with UPDATE_GOLDEN=1 and review the diff"
+
+
+def test_runbooks_and_bundle_of_the_complete_example_match_their_golden_files() -> None:
+    checkout = next(p for p in example_plans() if p.metadata.name == "checkout")
+    documents = runbooks(checkout)
+    assert sorted(documents) == ["availability.md", "incident-response.md", "payment-latency.md"]
+    golden("checkout.availability.md", documents["availability.md"])
+    golden("checkout.operations.md", operations_bundle(checkout))
+
+
+def test_every_alert_has_a_runbook_section_with_the_five_headings() -> None:
+    for plan in example_plans():
+        for slo in plan.spec.slos:
+            text = runbooks(plan)[f"{slo.name}.md"]
+            for heading in ("### Meaning", "### Impact", "### Diagnosis", "### Mitigation", "### Escalation"):
+                assert text.count(heading) == text.count("\n## SLO")
+
+
+def test_a_minimal_plan_gets_generic_steps_and_its_assumptions_in_the_bundle() -> None:
+    batch = next(p for p in example_plans() if p.metadata.name == "nightly-export")
+    text = runbooks(batch)["freshness.md"]
+    assert "_This runbook has generic steps: add spec.runbooks.entries.freshness to the plan._" in text
+    bundle = operations_bundle(batch)
+    assert "- No page receiver given: pages route to the Alertmanager default receiver." in bundle
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[click](http://evil.example)", "\\[click\\]\\(http://evil.example\\)"),
+        ("<script>alert(1)</script>", "\\<script\\>alert\\(1\\)\\</script\\>"),
+        ("# not a heading\n\n- not a list", "\\# not a heading - not a list"),
+        ("a | b", "a \\| b"),
+    ],
+)
+def test_user_text_is_literal_markdown(text: str, expected: str) -> None:
+    assert escape_markdown(text) == expected
+
+
+def test_injected_markdown_in_a_plan_stays_text() -> None:
+    checkout = next(p for p in example_plans() if p.metadata.name == "checkout")
+    document = checkout.model_dump(by_alias=True, mode="json")
+    document["spec"]["runbooks"]["entries"]["availability"]["diagnosis"] = ["ok\n## Injected heading"]
+    parsed = parse_document(document)
+    assert parsed.model is not None
+    text = runbooks(parsed.model)["availability.md"]  # type: ignore[arg-type]
+    assert "\n## Injected heading" not in text
+    assert "1. ok \\#\\# Injected heading" in text

@@ -1,0 +1,33 @@
+"""Status documents: conditions keep their transition times, and an unchanged reconcile writes nothing."""
+
+from __future__ import annotations
+
+from sre_operator.errors import Problem
+from sre_operator.status import ConditionUpdate, changed_fields, invalid_status, merge_conditions, plan_status
+from tests.conftest import example_plans
+
+
+def test_a_condition_keeps_its_transition_time_while_its_status_holds() -> None:
+    first = merge_conditions([], [ConditionUpdate("Ready", True, "Generated", "ok")], 1, "2026-01-01T00:00:00Z")
+    again = merge_conditions(first, [ConditionUpdate("Ready", True, "Generated", "ok")], 2, "2026-01-02T00:00:00Z")
+    flipped = merge_conditions(again, [ConditionUpdate("Ready", False, "ApplyFailed", "no")], 3, "2026-01-03T00:00:00Z")
+    assert again[0]["lastTransitionTime"] == "2026-01-01T00:00:00Z"
+    assert again[0]["observedGeneration"] == 2
+    assert flipped[0]["lastTransitionTime"] == "2026-01-03T00:00:00Z"
+
+
+def test_reconciling_an_unchanged_plan_changes_no_status_field() -> None:
+    plan = next(p for p in example_plans() if p.metadata.name == "checkout")
+    generated = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "checkout-runbooks"}}]
+    first = plan_status({}, 3, plan, generated, prometheus_operator=True, now="2026-01-01T00:00:00Z")
+    second = plan_status(first, 3, plan, generated, prometheus_operator=True, now="2026-01-01T00:05:00Z")
+    assert changed_fields(first, second) == {}
+
+
+def test_an_invalid_spec_is_one_line_and_keeps_the_rest_of_the_status() -> None:
+    previous = {"observedGeneration": 1, "generated": [{"kind": "PrometheusRule"}], "conditions": []}
+    problems = [Problem("spec.slos[0].objective", "must be below 100"), Problem("spec.slos[1].name", "duplicate")]
+    status = invalid_status(previous, 2, problems, "2026-01-01T00:00:00Z")
+    (valid,) = status["conditions"]
+    assert valid["message"] == "spec.slos[0].objective: must be below 100 (and 1 more)"
+    assert "generated" not in status  # the children of the last good version stay listed

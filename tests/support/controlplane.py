@@ -29,6 +29,8 @@ from tests.support.pki import CertificateAuthority, KeyPair, signing_key_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES_VERSION = "1.36.3"
+WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+ALL_VERBS = ("get", "list", "watch", *WRITE_VERBS)
 REQUIRED = ("kube-apiserver", "etcd", "kubectl")
 HOW_TO_PROVIDE = (
     "no kube-apiserver/etcd/kubectl found: run 'bash scripts/control-plane-binaries.sh' (needs Go) "
@@ -119,8 +121,8 @@ class ControlPlane:
         """A position in the audit log; ``writes_since`` reads what came after it."""
         return self.audit_log.stat().st_size if self.audit_log.exists() else 0
 
-    def writes_since(self, mark: int, username: str | None = None) -> list[dict[str, Any]]:
-        """Requests recorded by the API server since ``mark`` (writes, unless more verbs were audited)."""
+    def requests_since(self, mark: int, username: str | None = None) -> list[dict[str, Any]]:
+        """Requests the API server answered since ``mark``, of one user or of all."""
         if not self.audit_log.exists():
             raise AssertionError(f"no audit log at {self.audit_log}: the API server was started without one")
         with self.audit_log.open("rb") as log:
@@ -129,9 +131,13 @@ class ControlPlane:
         return [
             e
             for e in events
-            if e.get("stage") == "ResponseComplete"
+            if e.get("stage") in ("ResponseComplete", "ResponseStarted")
             and (username is None or e.get("user", {}).get("username") == username)
         ]
+
+    def writes_since(self, mark: int, username: str | None = None) -> list[dict[str, Any]]:
+        """Write requests (create, update, patch, delete) recorded since ``mark``."""
+        return [e for e in self.requests_since(mark, username) if e["verb"] in WRITE_VERBS]
 
     def webhook_serving_pair(self, name: str) -> KeyPair:
         """A serving certificate for 127.0.0.1 that the API server trusts (caBundle: ``self.ca.pem``)."""
@@ -196,11 +202,8 @@ def _wait_ready(plane: ControlPlane, timeout: float = 90) -> None:
     raise RuntimeError(f"kube-apiserver not ready after {timeout}s: {last}")
 
 
-WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
-
-
 def start_control_plane(
-    folder: Path, binaries: Path, *, garbage_collector: bool = True, audited_verbs: tuple[str, ...] = WRITE_VERBS
+    folder: Path, binaries: Path, *, garbage_collector: bool = True, audited_verbs: tuple[str, ...] = ALL_VERBS
 ) -> ControlPlane:
     started = time.monotonic()
     folder.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   verbs: [list, watch]
 - apiGroups: [reliability.dev]
   resources: [servicereliabilityplans, errorbudgetpolicies, releasegates]
-  verbs: [get, list, watch, patch]
+  verbs: [list, watch, patch]
 - apiGroups: [reliability.dev]
   resources: [servicereliabilityplans/status, errorbudgetpolicies/status, releasegates/status]
   verbs: [patch]
@@ -48,7 +48,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: [""]
   resources: [configmaps]
   verbs: [get, list, create, patch, update, delete]
-- apiGroups: ["", events.k8s.io]
+- apiGroups: [""]
   resources: [events]
   verbs: [create]
 {{- if .Values.peering.enabled }}

@@ -34,17 +34,16 @@ CHILD_KINDS = (PROMETHEUS_RULE, CONFIG_MAP)
 # Every API call the operator makes (kopf's included), by resource; the Helm chart's RBAC grants exactly these.
 PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): ("list", "watch"),  # kopf notices served resources
-    ("reliability.dev", "servicereliabilityplans"): ("get", "list", "watch", "patch"),
+    ("reliability.dev", "servicereliabilityplans"): ("list", "watch", "patch"),
     ("reliability.dev", "servicereliabilityplans/status"): ("patch",),
-    ("reliability.dev", "errorbudgetpolicies"): ("get", "list", "watch", "patch"),
+    ("reliability.dev", "errorbudgetpolicies"): ("list", "watch", "patch"),
     ("reliability.dev", "errorbudgetpolicies/status"): ("patch",),
-    ("reliability.dev", "releasegates"): ("get", "list", "watch", "patch"),
+    ("reliability.dev", "releasegates"): ("list", "watch", "patch"),
     ("reliability.dev", "releasegates/status"): ("patch",),
     # Server-side apply of an object that does not exist yet is authorised as "create".
     ("monitoring.coreos.com", "prometheusrules"): ("get", "list", "create", "patch", "update", "delete"),
     ("", "configmaps"): ("get", "list", "create", "patch", "update", "delete"),
     ("", "events"): ("create",),
-    ("events.k8s.io", "events"): ("create",),
 }
 
 

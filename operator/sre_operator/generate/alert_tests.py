@@ -19,7 +19,7 @@ twin of the SLO and the report says so.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sre_operator.durations import seconds
@@ -27,7 +27,6 @@ from sre_operator.generate import names
 from sre_operator.generate.examples import render_series, series_labels
 from sre_operator.generate.rules import DEFAULT_OPTIONS, RenderOptions, SloContext, slo_group
 from sre_operator.generate.tiers import BurnTier, tiers_of
-from sre_operator.models.assumptions import slo_window
 from sre_operator.models.plan import Indicator, RatioIndicator, ServiceReliabilityPlan, Slo
 from sre_operator.promql import parse_selector
 
@@ -163,16 +162,14 @@ def _fire_minutes(tiers: tuple[BurnTier, ...], window: str, burn: float) -> int 
 
 
 def _synthetic_twin(slo: Slo) -> Slo:
-    error_labels = {"outcome": "error"}
+    """The SLO with a counter indicator promtool can be fed, keeping objective, window and alerting."""
     indicator = Indicator(
         ratio=RatioIndicator(
-            errors=render_series(SYNTHETIC_METRIC, error_labels), total=SYNTHETIC_METRIC, group_by=_group_by(slo)
+            errors=render_series(SYNTHETIC_METRIC, {"outcome": "error"}),
+            total=SYNTHETIC_METRIC,
+            group_by=_group_by(slo),
         )
     )
-    return replace_slo(slo, indicator)
-
-
-def replace_slo(slo: Slo, indicator: Indicator) -> Slo:
     return slo.model_copy(update={"indicator": indicator})
 
 
@@ -327,23 +324,18 @@ def slo_test_suite(
         test_file(False),
         test_file(True),
         tuple(scenarios),
-        _reason(slo, traffic.reason, tested is not slo),
+        _reason(traffic.reason, tested is not slo),
     )
 
 
-def _reason(slo: Slo, reason: str, twin: bool) -> str:
-    del slo
+def _reason(traffic_reason: str, twin: bool) -> str:
     if not twin:
         return ""
-    return (
-        f"alert logic tested on a synthetic indicator: {reason}"
-        if reason
-        else "alert logic tested on a synthetic indicator"
-    )
+    return f"alert logic tested on a synthetic indicator: {traffic_reason}"
 
 
 def plan_test_suites(plan: ServiceReliabilityPlan, options: RenderOptions = DEFAULT_OPTIONS) -> list[SloTestSuite]:
     return [slo_test_suite(plan, slo, f"{slo.name}.rules.yaml", options) for slo in plan.spec.slos]
 
 
-__all__ = ["Phase", "Scenario", "SloTestSuite", "plan_test_suites", "replace", "slo_test_suite", "slo_window"]
+__all__ = ["Phase", "Scenario", "SloTestSuite", "plan_test_suites", "slo_test_suite"]

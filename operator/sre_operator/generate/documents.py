@@ -7,7 +7,7 @@ from typing import Any
 
 from sre_operator.generate import names
 from sre_operator.generate.markdown import render
-from sre_operator.generate.rules import DEFAULT_OPTIONS, RenderOptions, SloContext, alert_rules
+from sre_operator.generate.rules import DEFAULT_OPTIONS, RenderOptions, SloContext, alert_rules, plan_labels
 from sre_operator.generate.tiers import TIERS
 from sre_operator.models.assumptions import plan_assumptions, residual_risks, slo_window
 from sre_operator.models.plan import ServiceReliabilityPlan
@@ -106,8 +106,6 @@ def operations_bundle(plan: ServiceReliabilityPlan, options: RenderOptions = DEF
 
 
 def config_map(plan: ServiceReliabilityPlan, suffix: str, data: dict[str, str], **labels: str) -> dict[str, Any]:
-    from sre_operator.generate.rules import plan_labels
-
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sre_operator.durations import seconds
 from sre_operator.generate import names
 from sre_operator.generate.sli import CounterSli, ExpressionSli, build_sli
 from sre_operator.generate.tiers import SHORTEST_WINDOW, BurnTier, alert_windows, tiers_of
@@ -223,7 +222,3 @@ def prometheus_rule(plan: ServiceReliabilityPlan, options: RenderOptions = DEFAU
         },
         "spec": {"groups": rule_groups(plan, options)},
     }
-
-
-def window_seconds(ctx: SloContext) -> float:
-    return seconds(ctx.window)

@@ -64,9 +64,20 @@ def test_missing_file_and_unknown_kind_are_reported(tmp_path: Path) -> None:
 def test_render_without_files_renders_the_embedded_examples() -> None:
     result = sre_operator("render")
     assert result.returncode == 0, result.stderr
-    rules = list(yaml.safe_load_all(result.stdout))
-    assert {r["metadata"]["name"] for r in rules} == {"checkout-slos", "search-slos", "nightly-export-slos"}
-    assert all(r["kind"] == "PrometheusRule" for r in rules)
+    objects = list(yaml.safe_load_all(result.stdout))
+    rules = {o["metadata"]["name"] for o in objects if o["kind"] == "PrometheusRule"}
+    assert rules == {"checkout-slos", "search-slos", "nightly-export-slos"}
+    config_maps = {o["metadata"]["name"] for o in objects if o["kind"] == "ConfigMap"}
+    assert "checkout-runbooks" in config_maps and "checkout-operations" in config_maps
+
+
+def test_render_for_a_cluster_without_the_prometheus_operator() -> None:
+    result = sre_operator("render", "--no-prometheus-operator", str(EXAMPLES[0]))
+    assert result.returncode == 0, result.stderr
+    objects = list(yaml.safe_load_all(result.stdout))
+    assert "PrometheusRule" not in {o["kind"] for o in objects}
+    (rules,) = [o for o in objects if o["metadata"]["name"].endswith("-prometheus-rules")]
+    assert rules["metadata"]["labels"]["reliability.dev/prometheus-rules"] == "true"
 
 
 def test_render_refuses_invalid_input(tmp_path: Path) -> None:
@@ -80,8 +91,9 @@ def test_render_writes_one_file_per_object(tmp_path: Path) -> None:
     result = sre_operator("render", "-o", str(tmp_path), *map(str, EXAMPLES))
     assert result.returncode == 0, result.stderr
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert written == [
-        "catalog_search-slos_prometheusrule.yaml",
-        "data_nightly-export-slos_prometheusrule.yaml",
+    assert [w for w in written if w.startswith("shop_")] == [
+        "shop_checkout-operations_configmap.yaml",
+        "shop_checkout-runbooks_configmap.yaml",
         "shop_checkout-slos_prometheusrule.yaml",
     ]
+    assert len(written) == 9

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,8 +19,9 @@ import yaml
 
 from sre_operator.documents import SourceDocument, load_embedded_examples, load_files, parse_all
 from sre_operator.errors import Problem
-from sre_operator.generate import RenderOptions, prometheus_rule
+from sre_operator.generate import RenderOptions
 from sre_operator.generate.alert_tests import plan_test_suites
+from sre_operator.generate.children import Capabilities, desired_children
 from sre_operator.generate.names import DEFAULT_RUNBOOK_BASE_URL
 from sre_operator.models import Parsed, ServiceReliabilityPlan
 from sre_operator.models.schema import all_crds
@@ -61,23 +62,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _emit(objects: Sequence[dict[str, Any]], output: str | None, file_name: Callable[[dict[str, Any]], str]) -> None:
+    """YAML on stdout, or one file per object in the ``output`` folder (its path printed)."""
+    if output is None:
+        sys.stdout.write(dump_yaml(objects))
+        return
+    folder = Path(output)
+    folder.mkdir(parents=True, exist_ok=True)
+    for obj in objects:
+        path = folder / file_name(obj)
+        path.write_text(dump_yaml([obj]), encoding="utf-8")
+        print(path)
+
+
+def _object_file_name(obj: dict[str, Any]) -> str:
+    meta = obj["metadata"]
+    return f"{meta['namespace']}_{meta['name']}_{obj['kind'].lower()}.yaml"
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     parsed, problems = _parsed_or_problems(args.files)
     if problems:
         _report(problems, sys.stderr)
         return 1
     options = RenderOptions(runbook_base_url=args.runbook_base_url)
-    objects = [prometheus_rule(plan, options) for plan in _plans(parsed)]
-    if args.output is None:
-        sys.stdout.write(dump_yaml(objects))
-        return 0
-    folder = Path(args.output)
-    folder.mkdir(parents=True, exist_ok=True)
-    for obj in objects:
-        meta = obj["metadata"]
-        path = folder / f"{meta['namespace']}_{meta['name']}_{obj['kind'].lower()}.yaml"
-        path.write_text(dump_yaml([obj]), encoding="utf-8")
-        print(path)
+    capabilities = Capabilities(prometheus_operator=not args.no_prometheus_operator)
+    objects = [child for plan in _plans(parsed) for child in desired_children(plan, capabilities, options)]
+    _emit(objects, args.output, _object_file_name)
     return 0
 
 
@@ -138,14 +149,8 @@ def cmd_test_rules(args: argparse.Namespace) -> int:
 
 def cmd_crds(args: argparse.Namespace) -> int:
     crds = all_crds()
-    if args.output is None:
-        sys.stdout.write(dump_yaml(list(crds.values())))
-        return 0
-    folder = Path(args.output)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, body in crds.items():
-        (folder / name).write_text(dump_yaml([body]), encoding="utf-8")
-        print(folder / name)
+    names = {id(body): name for name, body in crds.items()}
+    _emit(list(crds.values()), args.output, lambda body: names[id(body)])
     return 0
 
 
@@ -193,9 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="*", help=files_help)
     validate.set_defaults(run=cmd_validate)
 
-    render = verbs.add_parser("render", help="print the objects generated from plans, offline")
+    render = verbs.add_parser(
+        "render", help="print the objects generated from plans (rules, runbooks, bundle), offline"
+    )
     render.add_argument("files", nargs="*", help=files_help)
     render.add_argument("-o", "--output", help="write one file per object into this folder")
+    render.add_argument(
+        "--no-prometheus-operator",
+        action="store_true",
+        help="rules as a ConfigMap holding a plain rules file, as for a cluster without the Prometheus Operator",
+    )
     render.add_argument(
         "--runbook-base-url",
         default=DEFAULT_RUNBOOK_BASE_URL,

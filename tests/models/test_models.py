@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sre_operator.models import parse_document, plan_assumptions, residual_risks
 from tests.conftest import example_plans, plan_from_yaml
 
@@ -16,6 +18,19 @@ spec:
       objective: 99.5
       indicator: {ratio: {errors: 'errors_total', total: 'requests_total'}}
 """
+
+
+def plan_document(service: dict[str, Any] | None = None, **slo: Any) -> dict[str, Any]:
+    """A valid one-SLO plan document, with the SLO's fields replaced by ``slo``."""
+    return {
+        "apiVersion": "reliability.dev/v1alpha1",
+        "kind": "ServiceReliabilityPlan",
+        "metadata": {"name": "x"},
+        "spec": {
+            "service": service or {"name": "x", "owner": {"team": "t"}},
+            "slos": [{"name": "a", "objective": 99, "indicator": {"ratio": {"errors": "e", "total": "t"}}, **slo}],
+        },
+    }
 
 
 def test_every_default_of_a_minimal_plan_is_said() -> None:
@@ -36,48 +51,20 @@ def test_the_complete_example_assumes_nothing() -> None:
 
 
 def test_unknown_fields_are_refused_with_their_path() -> None:
-    document = {
-        "apiVersion": "reliability.dev/v1alpha1",
-        "kind": "ServiceReliabilityPlan",
-        "metadata": {"name": "x"},
-        "spec": {
-            "service": {"name": "x", "owner": {"team": "t"}, "teir": "high"},
-            "slos": [{"name": "a", "objective": 99, "indicator": {"ratio": {"errors": "e", "total": "t"}}}],
-        },
-    }
+    document = plan_document(service={"name": "x", "owner": {"team": "t"}, "teir": "high"})
     (problem,) = parse_document(document).problems
     assert (problem.path, problem.message) == ("spec.service.teir", "is not a field of this kind (check the spelling)")
 
 
 def test_windows_outside_what_the_tiers_fit_are_refused() -> None:
-    document = {
-        "apiVersion": "reliability.dev/v1alpha1",
-        "kind": "ServiceReliabilityPlan",
-        "metadata": {"name": "x"},
-        "spec": {
-            "service": {"name": "x", "owner": {"team": "t"}},
-            "slos": [
-                {"name": "a", "objective": 99, "window": "1d", "indicator": {"ratio": {"errors": "e", "total": "t"}}}
-            ],
-        },
-    }
+    document = plan_document(window="1d")
     (problem,) = parse_document(document).problems
     assert problem.path == "spec.slos[0].window"
     assert problem.message.startswith("must be between 7d and 90d")
 
 
 def test_selectors_that_are_expressions_are_refused() -> None:
-    document = {
-        "apiVersion": "reliability.dev/v1alpha1",
-        "kind": "ServiceReliabilityPlan",
-        "metadata": {"name": "x"},
-        "spec": {
-            "service": {"name": "x", "owner": {"team": "t"}},
-            "slos": [
-                {"name": "a", "objective": 99, "indicator": {"ratio": {"errors": "sum(e)", "total": "t offset 5m"}}}
-            ],
-        },
-    }
+    document = plan_document(indicator={"ratio": {"errors": "sum(e)", "total": "t offset 5m"}})
     problems = {p.path: p.message for p in parse_document(document).problems}
     assert problems["spec.slos[0].indicator.ratio.errors"].startswith("must be a series selector")
     assert problems["spec.slos[0].indicator.ratio.total"].startswith("must not use offset")

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import helm_python as helm
 import kubernetes_validate
 import pytest
-import yaml
 
 from sre_operator.k8s import PERMISSIONS
 from tests.conftest import ROOT
+from tests.support.chart import CHART, granted, render
 
-CHART = ROOT / "charts" / "sre-operator"
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "namespaced": {"watchNamespaces": ["shop", "catalog"]},
     "peering": {"replicas": 2, "peering": {"enabled": True, "name": "sre"}, "runbookBaseURL": "https://rb.example"},
 }
-
-
-def render(values: dict[str, Any]) -> list[dict[str, Any]]:
-    with helm.Chart.load(str(CHART)) as chart:
-        manifests = chart.render(values, name="sre-operator", namespace="sre-operator")
-    return [
-        doc for name, text in manifests.items() if name.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc
-    ]
 
 
 def test_chart_crds_are_the_top_level_crds() -> None:
@@ -73,16 +63,6 @@ def test_the_deployment_is_locked_down() -> None:
     }
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["resources"]["limits"]["memory"]
-
-
-def granted(documents: list[dict[str, Any]]) -> Iterator[tuple[str, str, str]]:
-    for document in documents:
-        if document["kind"] in ("ClusterRole", "Role"):
-            for rule in document["rules"]:
-                for group in rule["apiGroups"]:
-                    for resource in rule["resources"]:
-                        for verb in rule["verbs"]:
-                            yield group, resource, verb
 
 
 def test_rbac_grants_exactly_the_calls_the_code_makes() -> None:

@@ -16,8 +16,8 @@ import yaml
 from sre_operator.documents import load_files
 from sre_operator.models import parse_document
 from tests.conftest import DATA, EXAMPLES, ROOT
-from tests.models.test_crds import CEL_ONLY, OPERATOR_ONLY, mutations
 from tests.support.controlplane import ControlPlane
+from tests.support.mutations import CEL_ONLY, OPERATOR_ONLY, mutations
 
 pytestmark = pytest.mark.controlplane
 INVALID = sorted((DATA / "invalid").glob("*.yaml"))

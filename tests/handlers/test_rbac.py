@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.chart.test_chart import granted, render
 from tests.conftest import ROOT
+from tests.support.chart import granted, render
 from tests.support.controlplane import ControlPlane, free_port
 from tests.support.operator import DRIFT_INTERVAL, operator_subprocess, wait_for
 

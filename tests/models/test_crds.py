@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from sre_operator.documents import load_files
 from sre_operator.models import parse_document
 from sre_operator.models.schema import all_crds
 from tests.conftest import DATA, EXAMPLES, ROOT
+from tests.support.mutations import CEL_ONLY, OPERATOR_ONLY, mutations
 
 CRDS = ROOT / "crds"
 
@@ -112,39 +112,6 @@ def test_schema_rejects_what_the_models_reject_structurally() -> None:
     rejected = {name for name, body in invalid_documents() if not schema_accepts(body)}
     # The rest need CEL, list-map keys (checked against the real API server) or PromQL parsing (operator only).
     assert rejected == {"no-service-name", "objective-100", "window-unit", "groupby-label"}
-
-
-CEL_ONLY = ("exactly one of",)
-OPERATOR_ONLY = ("names no", "is not valid PromQL", "must be a series", "must contain $window")
-
-
-def mutations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Small edits of a valid plan: each required field removed, each typed leaf given a wrong type."""
-    out = []
-
-    def walk(node: Any, path: list[str | int]) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, [*path, key])
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                walk(value, [*path, i])
-        if path and path[0] == "spec":
-            for label, replacement in (("removed", None), ("wrong-type", {"unexpected": ["shape"]})):
-                edited = copy.deepcopy(document)
-                parent = edited
-                for part in path[:-1]:
-                    parent = parent[part]
-                if replacement is None:
-                    if isinstance(parent, list):
-                        continue
-                    del parent[path[-1]]
-                else:
-                    parent[path[-1]] = replacement
-                out.append((f"{label}:{'.'.join(map(str, path))}", edited))
-
-    walk(document, [])
-    return out
 
 
 @pytest.mark.parametrize("example", [p for p in EXAMPLES if "policy" not in p.name], ids=lambda p: p.name)

@@ -27,6 +27,7 @@ from tests.support.controlplane import (  # noqa: E402 - after the path is set
     find_binaries,
     free_port,
     install_crds,
+    read_crds,
     start_control_plane,
 )
 from tests.support.operator import operator_subprocess  # noqa: E402
@@ -75,9 +76,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="sre-operator-bench-"))
     plane = start_control_plane(folder / "cluster", binaries, garbage_collector=False)
     try:
-        install_crds(
-            plane, [*sorted((ROOT / "crds").glob("*.yaml")), *sorted((ROOT / "tests" / "data" / "crds").glob("*.yaml"))]
-        )
+        crds = [*sorted((ROOT / "crds").glob("*.yaml")), *sorted((ROOT / "tests" / "data" / "crds").glob("*.yaml"))]
+        install_crds(plane, read_crds(crds))
         plane.kubectl("create", "namespace", NAMESPACE, check=True)
         kubeconfig = plane.user_kubeconfig(USER)
         with operator_subprocess(

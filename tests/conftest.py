@@ -71,14 +71,22 @@ def plan_from_yaml(text: str) -> ServiceReliabilityPlan:
 @pytest.fixture(scope="session")
 def control_plane(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A real kube-apiserver + etcd (+ garbage collector) with our CRDs and the monitoring.coreos.com test CRDs."""
-    from tests.support.controlplane import HOW_TO_PROVIDE, find_binaries, install_crds, start_control_plane
+    from tests.support.controlplane import (
+        HOW_TO_PROVIDE,
+        find_binaries,
+        install_crds,
+        read_crds,
+        start_control_plane,
+    )
 
     binaries = find_binaries()
     if binaries is None:
         pytest.skip(HOW_TO_PROVIDE)
     plane = start_control_plane(tmp_path_factory.mktemp("control-plane"), binaries)
     try:
-        install_crds(plane, [*sorted((ROOT / "crds").glob("*.yaml")), *sorted((DATA / "crds").glob("*.yaml"))])
+        install_crds(
+            plane, read_crds([*sorted((ROOT / "crds").glob("*.yaml")), *sorted((DATA / "crds").glob("*.yaml"))])
+        )
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(f"control plane: kube-apiserver ready in {plane.started_in:.1f}s from {binaries}")

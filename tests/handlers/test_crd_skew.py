@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tests.support.controlplane import ControlPlane, find_binaries, free_port, start_control_plane
-from tests.support.operator import operator_subprocess, wait_for
+from tests.support.controlplane import ControlPlane, read_crds
+from tests.support.operator import cluster_with_operator, wait_for
 
 pytestmark = pytest.mark.controlplane
 NAMESPACE = "skew"
@@ -32,27 +31,10 @@ def without_cel(node: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def skewed_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    binaries = find_binaries()
-    if binaries is None:
-        pytest.skip("no control-plane binaries (see docs/control-plane.md)")
-    plane = start_control_plane(tmp_path_factory.mktemp("skew"), binaries, garbage_collector=False)
-    try:
-        crds = [
-            without_cel(yaml.safe_load(p.read_text(encoding="utf-8"))) for p in sorted((ROOT / "crds").glob("*.yaml"))
-        ]
-        assert plane.apply(crds).returncode == 0
-        names = [f"crd/{c['metadata']['name']}" for c in crds]
-        plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names, check=True)
+    crds = [without_cel(crd) for crd in read_crds(sorted((ROOT / "crds").glob("*.yaml")))]
+    with cluster_with_operator(tmp_path_factory.mktemp("skew"), crds) as plane:
         plane.kubectl("create", "namespace", NAMESPACE, check=True)
-        with operator_subprocess(
-            plane.kubeconfig,
-            Path(plane.folder / "operator.log"),
-            "--liveness",
-            f"http://127.0.0.1:{free_port()}/healthz",
-        ):
-            yield plane
-    finally:
-        plane.stop()
+        yield plane
 
 
 def valid_condition(plane: ControlPlane, resource: str, name: str) -> dict[str, Any]:

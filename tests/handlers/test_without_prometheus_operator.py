@@ -12,25 +12,18 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tests.support.controlplane import ControlPlane, find_binaries, free_port, install_crds, start_control_plane
-from tests.support.operator import operator_subprocess, wait_for
+from tests.support.controlplane import ControlPlane, read_crds
+from tests.support.operator import cluster_with_operator, wait_for
 
 pytestmark = pytest.mark.controlplane
 
 
 @pytest.fixture(scope="module")
 def bare_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    binaries = find_binaries()
-    if binaries is None:
-        pytest.skip("no control-plane binaries (see docs/control-plane.md)")
-    plane = start_control_plane(tmp_path_factory.mktemp("bare"), binaries, garbage_collector=False)
-    try:
-        install_crds(plane, sorted((ROOT / "crds").glob("*.yaml")))
-        log = plane.folder / "operator.log"
-        with operator_subprocess(plane.kubeconfig, log, "--liveness", f"http://127.0.0.1:{free_port()}/healthz"):
-            yield plane
-    finally:
-        plane.stop()
+    with cluster_with_operator(
+        tmp_path_factory.mktemp("bare"), read_crds(sorted((ROOT / "crds").glob("*.yaml")))
+    ) as plane:
+        yield plane
 
 
 def test_rules_arrive_as_a_config_map_and_a_condition_says_why(bare_cluster: ControlPlane, promtool: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import signal
 import socket
 import ssl
@@ -311,14 +310,14 @@ def start_control_plane(
         raise
 
 
-def install_crds(plane: ControlPlane, paths: Sequence[Path]) -> None:
-    text = "\n---\n".join(p.read_text(encoding="utf-8") for p in paths)
-    result = plane.apply(text)
+def read_crds(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    return [yaml.safe_load(p.read_text(encoding="utf-8")) for p in paths]
+
+
+def install_crds(plane: ControlPlane, crds: Sequence[dict[str, Any]]) -> None:
+    """Apply CustomResourceDefinitions and wait until the API server serves them."""
+    result = plane.apply(crds)
     if result.returncode != 0:
         raise RuntimeError(f"installing CRDs failed: {result.stderr}")
-    names = [yaml.safe_load(p.read_text(encoding="utf-8"))["metadata"]["name"] for p in paths]
-    plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", *[f"crd/{n}" for n in names], check=True)
-
-
-def cleanup(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
+    names = [f"crd/{crd['metadata']['name']}" for crd in crds]
+    plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names, check=True)

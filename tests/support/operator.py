@@ -11,6 +11,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.controlplane import (
+    HOW_TO_PROVIDE,
+    ControlPlane,
+    find_binaries,
+    free_port,
+    install_crds,
+    start_control_plane,
+)
 
 # Handlers read their settings at import: a short drift interval keeps repair tests quick.
 DRIFT_INTERVAL = 3.0
@@ -78,6 +90,23 @@ def operator_subprocess(kubeconfig: Path, log: Path, *extra: str) -> Iterator[su
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def cluster_with_operator(folder: Path, crds: list[dict[str, Any]]) -> Iterator[ControlPlane]:
+    """A control plane of its own with these CRDs and ``sre-operator run`` against it (log: operator.log)."""
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip(HOW_TO_PROVIDE)
+    plane = start_control_plane(folder, binaries, garbage_collector=False)
+    try:
+        install_crds(plane, crds)
+        with operator_subprocess(
+            plane.kubeconfig, plane.folder / "operator.log", "--liveness", f"http://127.0.0.1:{free_port()}/healthz"
+        ):
+            yield plane
+    finally:
+        plane.stop()
 
 
 def wait_for(condition: object, timeout: float = 30, interval: float = 0.25, what: str = "condition") -> object:

@@ -16,6 +16,7 @@ ALERT_PAGE = "SLOErrorBudgetFastBurn"
 ALERT_TICKET = "SLOErrorBudgetSlowBurn"
 ALERT_NO_DATA = "SLOSignalMissing"
 
+LABEL_NAMESPACE = "namespace"
 LABEL_SERVICE = "service"
 LABEL_SLO = "slo"
 LABEL_WINDOW = "window"

@@ -49,7 +49,12 @@ class SloContext:
 
     @property
     def identity(self) -> dict[str, str]:
-        return {names.LABEL_SERVICE: self.service, names.LABEL_SLO: self.slo.name}
+        """Namespace, service and SLO: an SLO's identity in Prometheus, unique across the cluster."""
+        return {
+            names.LABEL_NAMESPACE: self.plan.metadata.namespace,
+            names.LABEL_SERVICE: self.service,
+            names.LABEL_SLO: self.slo.name,
+        }
 
     def series(self, metric: str, **extra: str) -> str:
         """A selector of one of this SLO's own recorded series."""

@@ -55,6 +55,11 @@ class Exceptions(ApiModel):
         max_length=20,
         description="Values of the reliability.dev/change-class annotation admitted during a freeze.",
     )
+    new_workloads: bool = Field(
+        default=True,
+        description="Admit workloads created during a freeze (nothing that serves users changes); "
+        "false holds creates too.",
+    )
 
 
 class Unfreeze(ApiModel):

@@ -28,6 +28,8 @@ MODELS: dict[str, type[Resource]] = {
     "ReleaseGate": ReleaseGate,
 }
 MIN_WINDOW, MAX_WINDOW = "7d", "90d"
+# Labels every recorded series and alert carries: an SLO's identity, which groupBy must not override.
+IDENTITY_LABELS = ("namespace", "service", "slo", "window", "severity")
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,18 @@ def _plan_problems(plan: ServiceReliabilityPlan) -> list[Problem]:
                     (
                         f"{at}.alerting.minRequestRate",
                         "needs a ratio or latency indicator: an expression has no request rate",
+                    )
+                )
+        counted = [(f"{at}.indicator.{k}", i) for k, i in (("ratio", indicator.ratio), ("latency", indicator.latency))]
+        for base, counted_indicator in counted:
+            for j, label in enumerate(counted_indicator.group_by if counted_indicator else []):
+                if label not in IDENTITY_LABELS:
+                    continue
+                problems.append(
+                    (
+                        f"{base}.groupBy[{j}]",
+                        f"{label!r} is set on every SLO series by the operator (namespace, service, slo, window, "
+                        "severity); group by another label",
                     )
                 )
         for path, text in selectors:

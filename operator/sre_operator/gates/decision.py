@@ -1,0 +1,285 @@
+"""A ReleaseGate's state from its policy, its SLOs' budgets and what it decided before. Pure.
+
+The gate remembers two things between evaluations, kept in its status so a
+restarted operator carries on where it stopped: why it is frozen (``budget``:
+a rule of the policy froze it; ``unknown``: budgets could not be read and the
+policy blocks then) and, while a budget freeze is lifting, since when every
+gated SLO has stayed above the unfreeze threshold. A budget freeze lifts only
+once that has held for ``unfreeze.holdFor``, so a budget hovering around the
+line never makes the gate flap; unknown budgets never lift a budget freeze,
+since they cannot show a recovery.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sre_operator.durations import seconds
+from sre_operator.gates.policy import Firing, SloBudget, budget_sentence, firings
+from sre_operator.models.gate import Override
+from sre_operator.models.policy import PolicySpec, Unfreeze
+
+State = Literal["Open", "Frozen", "Evaluating", "Invalid"]
+FrozenBy = Literal["budget", "unknown", ""]
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the gate carries from one evaluation to the next."""
+
+    state: State = "Evaluating"
+    allowed: bool = True
+    reason: str = ""
+    since: str = ""
+    decision_id: str = ""
+    frozen_by: FrozenBy = ""
+    recovering_since: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: State
+    allowed: bool
+    reason: str
+    frozen_by: FrozenBy = ""
+    recovering_since: datetime.datetime | None = None
+    budget_remaining: float | None = None
+    burn_rates: dict[str, float] = field(default_factory=dict)
+    slo: str = ""
+    rule: str = ""
+    firings: tuple[Firing, ...] = ()
+    override: Override | None = None
+    expired_overrides: tuple[Override, ...] = ()
+    dry_run: bool = False
+
+    @property
+    def would_block(self) -> bool:
+        """Frozen, whether or not this gate enforces it (dry run reports without blocking)."""
+        return self.state == "Frozen"
+
+
+def rfc3339(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _unfreeze(policy: PolicySpec) -> Unfreeze:
+    return policy.unfreeze or Unfreeze()
+
+
+def _reopens(policy: PolicySpec) -> str:
+    unfreeze = _unfreeze(policy)
+    return f"reopens above {unfreeze.budget_remaining_above:g}% held for {unfreeze.hold_for}"
+
+
+def _lowest(budgets: Sequence[SloBudget]) -> SloBudget | None:
+    known = [b for b in budgets if b.known]
+    return min(known, key=lambda b: b.remaining if b.remaining is not None else 0.0, default=None)
+
+
+def _unknown_why(budgets: Sequence[SloBudget]) -> str:
+    unknown = [b for b in budgets if not b.known]
+    reasons = sorted({b.unknown or "no data" for b in unknown})
+    return f"budget of {', '.join(b.slo for b in unknown)} unknown ({'; '.join(reasons)})"
+
+
+def _numbers(decision_budget: SloBudget | None) -> tuple[float | None, dict[str, float], str]:
+    if decision_budget is None:
+        return None, {}, ""
+    return decision_budget.remaining, dict(decision_budget.burn_rates), decision_budget.slo
+
+
+def _from_budgets(
+    policy: PolicySpec, budgets: Sequence[SloBudget] | None, previous: Memory, now: datetime.datetime
+) -> Decision:
+    if budgets is None:
+        if previous.state == "Frozen" and previous.frozen_by:
+            return Decision(
+                "Frozen",
+                False,
+                previous.reason,
+                previous.frozen_by,
+                previous.recovering_since,
+            )
+        return Decision("Evaluating", policy.on_unknown == "allow", "Evaluating: budgets not read yet")
+    fired = tuple(firings(policy, list(budgets)))
+    freezing = [f for f in fired if f.freezes]
+    lowest = _lowest(budgets)
+    if freezing:
+        by_slo = {b.slo: b for b in budgets}
+        first = min(freezing, key=lambda f: by_slo[f.slo].remaining or 0.0)
+        remaining, rates, slo = _numbers(by_slo[first.slo])
+        return Decision(
+            "Frozen",
+            False,
+            f"Frozen: {first.because} (rule {first.rule}); {_reopens(policy)}",
+            "budget",
+            None,
+            remaining,
+            rates,
+            slo,
+            first.rule,
+            fired,
+        )
+    remaining, rates, slo = _numbers(lowest)
+    unknown = [b for b in budgets if not b.known]
+    if previous.frozen_by == "budget":
+        if unknown:
+            return Decision(
+                "Frozen",
+                False,
+                f"Frozen: {_unknown_why(budgets)}; unknown budgets do not lift a budget freeze ({_reopens(policy)})",
+                "budget",
+                None,
+                remaining,
+                rates,
+                slo,
+                "",
+                fired,
+            )
+        unfreeze = _unfreeze(policy)
+        below = [b for b in budgets if (b.remaining or 0.0) * 100 <= unfreeze.budget_remaining_above]
+        if below:
+            worst = min(below, key=lambda b: b.remaining or 0.0)
+            return Decision(
+                "Frozen",
+                False,
+                f"Frozen: {budget_sentence(worst)}; {_reopens(policy)}",
+                "budget",
+                None,
+                remaining,
+                rates,
+                slo,
+                "",
+                fired,
+            )
+        recovering = previous.recovering_since or now
+        reopen_at = recovering + datetime.timedelta(seconds=seconds(unfreeze.hold_for))
+        if now < reopen_at:
+            assert lowest is not None
+            return Decision(
+                "Frozen",
+                False,
+                f"Frozen: recovering, {budget_sentence(lowest)}, above "
+                f"{unfreeze.budget_remaining_above:g}% since {rfc3339(recovering)}; reopens at {rfc3339(reopen_at)} "
+                "if it holds",
+                "budget",
+                recovering,
+                remaining,
+                rates,
+                slo,
+                "",
+                fired,
+            )
+        assert lowest is not None
+        return Decision(
+            "Open",
+            True,
+            f"Open: {budget_sentence(lowest)}; above {unfreeze.budget_remaining_above:g}% for {unfreeze.hold_for}",
+            "",
+            None,
+            remaining,
+            rates,
+            slo,
+            "",
+            fired,
+        )
+    if unknown:
+        if policy.on_unknown == "block":
+            return Decision(
+                "Frozen",
+                False,
+                f"Frozen: {_unknown_why(budgets)}; policy onUnknown blocks releases",
+                "unknown",
+                None,
+                remaining,
+                rates,
+                slo,
+                "",
+                fired,
+            )
+        return Decision(
+            "Open",
+            True,
+            f"Open: {_unknown_why(budgets)}; policy onUnknown allows releases",
+            "",
+            None,
+            remaining,
+            rates,
+            slo,
+            "",
+            fired,
+        )
+    assert lowest is not None
+    notes = [f"rule {f.rule}: {', '.join(f.actions)}" for f in fired if f.slo == lowest.slo]
+    extra = f" ({'; '.join(notes)})" if notes else ""
+    return Decision("Open", True, f"Open: {budget_sentence(lowest)}{extra}", "", None, remaining, rates, slo, "", fired)
+
+
+def decide(
+    policy: PolicySpec,
+    budgets: Sequence[SloBudget] | None,
+    previous: Memory,
+    now: datetime.datetime,
+    *,
+    overrides: Sequence[Override] = (),
+    dry_run: bool = False,
+) -> Decision:
+    """The gate's decision now. ``budgets`` is None until the first evaluation after a start."""
+    decision = _from_budgets(policy, budgets, previous, now)
+    active = [o for o in overrides if o.expires > now]
+    expired = tuple(o for o in overrides if o.expires <= now)
+    if active:
+        override = max(active, key=lambda o: o.expires)
+        inner = decision.reason.split(": ", 1)[-1]
+        return _replace(
+            decision,
+            state="Open",
+            allowed=True,
+            reason=f"Open: override by {override.by} until {rfc3339(override.expires)} ({override.reason}); "
+            f"budgets alone say {decision.state}: {inner}",
+            override=override,
+            expired_overrides=expired,
+        )
+    if dry_run and decision.state == "Frozen":
+        return _replace(
+            decision,
+            allowed=True,
+            reason=f"{decision.reason} (dry run: would block, blocks nothing)",
+            expired_overrides=expired,
+            dry_run=True,
+        )
+    return _replace(decision, expired_overrides=expired, dry_run=dry_run)
+
+
+def _replace(decision: Decision, **changes: object) -> Decision:
+    return dataclasses.replace(decision, **changes)  # type: ignore[arg-type]
+
+
+def invalid(message: str, *, allowed: bool = True) -> Decision:
+    """A gate whose spec or references are wrong: Invalid, and by default it blocks nothing."""
+    return Decision("Invalid", allowed, f"Invalid: {message}")
+
+
+def transition(previous: Memory, decision: Decision, now: datetime.datetime, gate_uid: str) -> Memory:
+    """The memory after ``decision``: a new ``since`` and ``decisionId`` when state or allowed changes."""
+    changed = (previous.state, previous.allowed) != (decision.state, decision.allowed) or not previous.decision_id
+    since = rfc3339(now) if changed else previous.since
+    decision_id = (
+        hashlib.sha256(f"{gate_uid}/{decision.state}/{decision.allowed}/{since}".encode()).hexdigest()[:16]
+        if changed
+        else previous.decision_id
+    )
+    return Memory(
+        decision.state,
+        decision.allowed,
+        decision.reason,
+        since,
+        decision_id,
+        decision.frozen_by,
+        decision.recovering_since,
+    )

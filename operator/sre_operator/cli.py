@@ -154,38 +154,89 @@ def cmd_crds(args: argparse.Namespace) -> int:
     return 0
 
 
+# Flags of ``run``: (flag, help). Each is also the variable SRE_OPERATOR_<FLAG> (API.md, Operator settings).
+RUN_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("--drift-interval", "seconds between drift checks of generated objects (default 60)"),
+    ("--runbook-base-url", "runbook server for plans without runbooks.baseURL"),
+    ("--peering", "kopf peering name, for several replicas with one active (default: one standalone replica)"),
+    ("--kubeconfig", "kubeconfig file (default: in-cluster, then KUBECONFIG or ~/.kube/config)"),
+    ("--prometheus-url", "Prometheus HTTP API: Prometheus, Thanos Query or Mimir (default: none, budgets unknown)"),
+    ("--prometheus-bearer-token-file", "bearer token sent to Prometheus, read again for every request"),
+    ("--prometheus-ca-file", "CA bundle that signed Prometheus' certificate"),
+    ("--prometheus-timeout", "seconds one Prometheus query may take (default 10)"),
+    ("--evaluation-interval", "seconds between budget evaluations (default 30)"),
+    ("--budget-stale-after", "seconds after which a budget sample counts as unknown (default 300)"),
+    ("--http-address", "health, metrics and gate API (default 0.0.0.0:8080)"),
+    ("--webhook-address", "HTTPS admission webhook; empty turns it off (default 0.0.0.0:9443)"),
+    ("--webhook-cert-dir", "folder with tls.crt and tls.key, reloaded on change (default: a self-signed pair)"),
+    ("--alertmanager-token-file", "bearer token Alertmanager must send to POST /v1/alertmanager"),
+)
+
+
+def _env_name(flag: str) -> str:
+    from sre_operator.config import ENV_PREFIX
+
+    return ENV_PREFIX + flag.removeprefix("--").upper().replace("-", "_")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the operator; flags become the SRE_OPERATOR_* variables the handlers read at import."""
     import os
 
-    from sre_operator.config import ENV_PREFIX
+    from sre_operator.budgets import parse_header
 
-    settings = {
-        "NAMESPACES": ",".join(args.namespace or []),
-        "DRIFT_INTERVAL": args.drift_interval,
-        "RUNBOOK_BASE_URL": args.runbook_base_url,
-        "PEERING": args.peering,
-        "LIVENESS": args.liveness,
-        "KUBECONFIG": args.kubeconfig,
-    }
-    for name, value in settings.items():
-        if value:
-            os.environ[ENV_PREFIX + name] = str(value)
+    for flag, _ in RUN_SETTINGS:
+        value = getattr(args, flag.removeprefix("--").replace("-", "_"))
+        if value is not None:
+            os.environ[_env_name(flag)] = str(value)
+    if args.namespace:
+        os.environ[_env_name("--namespaces")] = ",".join(args.namespace)
+    if args.prometheus_header:
+        for header in args.prometheus_header:
+            try:
+                parse_header(header)
+            except ValueError as problem:
+                print(f"--prometheus-header: {problem}", file=sys.stderr)
+                return 2
+        os.environ[_env_name("--prometheus-header")] = "\n".join(args.prometheus_header)
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
 
     import kopf
 
-    from sre_operator.handlers.state import CONFIG
+    from sre_operator.config import OperatorConfig
 
+    config = OperatorConfig.from_environment()
     kopf.configure(verbose=args.verbose)
     kopf.run(
-        clusterwide=not CONFIG.namespaces,
-        namespaces=list(CONFIG.namespaces),
-        standalone=not CONFIG.peering,
-        peering_name=CONFIG.peering or None,
-        liveness_endpoint=CONFIG.liveness or None,
+        clusterwide=not config.namespaces,
+        namespaces=list(config.namespaces),
+        standalone=not config.peering,
+        peering_name=config.peering or None,
     )
+    return 0
+
+
+def cmd_webhook_config(args: argparse.Namespace) -> int:
+    from sre_operator.generate.webhook import WebhookOptions, validating_webhook_configuration
+
+    try:
+        ca_bundle = Path(args.ca_file).read_bytes()
+    except OSError as problem:
+        print(f"--ca-file: {problem.strerror}: {args.ca_file}", file=sys.stderr)
+        return 1
+    if b"BEGIN CERTIFICATE" not in ca_bundle:
+        print(f"--ca-file: {args.ca_file} holds no PEM certificate", file=sys.stderr)
+        return 1
+    if not args.url.startswith("https://"):
+        print("--url: the API server calls webhooks over HTTPS only (https://HOST:PORT)", file=sys.stderr)
+        return 1
+    options = WebhookOptions(
+        failure_policy=args.failure_policy,
+        timeout_seconds=args.timeout,
+        operator_namespace=args.operator_namespace,
+    )
+    sys.stdout.write(dump_yaml([validating_webhook_configuration(ca_bundle, options, url=args.url)]))
     return 0
 
 
@@ -229,29 +280,29 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="watch this namespace (repeat for more; env SRE_OPERATOR_NAMESPACES, comma-separated)",
     )
+    for flag, text in RUN_SETTINGS:
+        run.add_argument(flag, help=f"{text}; env {_env_name(flag)}")
     run.add_argument(
-        "--drift-interval",
-        type=float,
-        help="seconds between drift checks of generated objects (env SRE_OPERATOR_DRIFT_INTERVAL, default 60)",
-    )
-    run.add_argument(
-        "--runbook-base-url",
-        help="runbook server for plans without runbooks.baseURL (env SRE_OPERATOR_RUNBOOK_BASE_URL)",
-    )
-    run.add_argument(
-        "--peering",
-        help="kopf peering name, for several replicas with one active "
-        "(env SRE_OPERATOR_PEERING; default: one standalone replica)",
-    )
-    run.add_argument(
-        "--liveness", help="liveness endpoint (env SRE_OPERATOR_LIVENESS, default http://0.0.0.0:8080/healthz)"
-    )
-    run.add_argument(
-        "--kubeconfig",
-        help="kubeconfig file (env SRE_OPERATOR_KUBECONFIG; default: in-cluster, then KUBECONFIG or ~/.kube/config)",
+        "--prometheus-header",
+        action="append",
+        metavar="NAME:VALUE",
+        help="extra header for Prometheus, such as X-Scope-OrgID:tenant (repeat for more; "
+        "env SRE_OPERATOR_PROMETHEUS_HEADER, one per line)",
     )
     run.add_argument("-v", "--verbose", action="store_true", help="log every API request")
     run.set_defaults(run=cmd_run)
+
+    webhook = verbs.add_parser(
+        "webhook-config", help="print the ValidatingWebhookConfiguration for a running operator's admission webhook"
+    )
+    webhook.add_argument("--url", required=True, help="the webhook's base URL, https://HOST:PORT")
+    webhook.add_argument("--ca-file", required=True, help="PEM CA bundle that signed the webhook's certificate")
+    webhook.add_argument("--failure-policy", choices=["Ignore", "Fail"], default="Ignore", help="default: Ignore")
+    webhook.add_argument("--timeout", type=int, choices=range(1, 6), default=5, help="timeoutSeconds, 1 to 5")
+    webhook.add_argument(
+        "--operator-namespace", default="sre-operator", help="never sent to the webhook (default: sre-operator)"
+    )
+    webhook.set_defaults(run=cmd_webhook_config)
 
     crds = verbs.add_parser("crds", help="print the CustomResourceDefinitions generated from the models")
     crds.add_argument("-o", "--output", help="write one file per CRD into this folder")

@@ -1,8 +1,13 @@
-"""Operator settings: command-line flags over environment variables over documented defaults."""
+"""Operator settings: command-line flags over environment variables over documented defaults.
+
+Each flag ``--some-name`` has the variable ``SRE_OPERATOR_SOME_NAME``; the
+command line sets the variables, and everything reads them from here.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sre_operator.generate.names import DEFAULT_RUNBOOK_BASE_URL
@@ -20,24 +25,58 @@ class OperatorConfig:
     """Runbook server for plans without runbooks.baseURL."""
     peering: str = ""
     """kopf peering name for several replicas; empty runs one standalone replica."""
-    liveness: str = "http://0.0.0.0:8080/healthz"
-    """Liveness endpoint served by kopf."""
     kubeconfig: str = ""
     """Kubeconfig file; empty uses in-cluster credentials, then KUBECONFIG or ~/.kube/config."""
+    prometheus_url: str = ""
+    """Prometheus HTTP API; empty leaves budgets unknown (gates follow onUnknown)."""
+    prometheus_bearer_token_file: str = ""
+    prometheus_ca_file: str = ""
+    prometheus_headers: tuple[str, ...] = ()
+    """Extra request headers as NAME:VALUE, such as X-Scope-OrgID:tenant (Mimir, Cortex)."""
+    prometheus_timeout: float = 10.0
+    """Seconds one Prometheus query may take."""
+    evaluation_interval: float = 30.0
+    """Seconds between budget evaluations."""
+    budget_stale_after: float = 300.0
+    """A budget sample older than this many seconds is unknown (the SLO's rules stopped recording)."""
+    http_address: str = "0.0.0.0:8080"
+    """Health, metrics and the gate API."""
+    webhook_address: str = "0.0.0.0:9443"
+    """HTTPS admission webhook; empty turns it off."""
+    webhook_cert_dir: str = ""
+    """Folder with tls.crt and tls.key; empty makes a self-signed pair at start-up."""
+    alertmanager_token_file: str = ""
+    """Bearer token Alertmanager must send to the receiver; empty turns the receiver off."""
 
     @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None) -> OperatorConfig:
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> OperatorConfig:
         env = os.environ if environ is None else environ
 
-        def get(name: str, default: str) -> str:
-            return env.get(ENV_PREFIX + name, default)
+        def get(name: str, default: object) -> str:
+            return env.get(ENV_PREFIX + name, str(default))
 
-        namespaces = tuple(n for n in get("NAMESPACES", "").replace(",", " ").split() if n)
+        def listed(name: str, separators: str) -> tuple[str, ...]:
+            text = get(name, "")
+            for separator in separators:
+                text = text.replace(separator, "\n")
+            return tuple(part.strip() for part in text.splitlines() if part.strip())
+
         return cls(
-            namespaces=namespaces,
-            drift_interval=float(get("DRIFT_INTERVAL", str(cls.drift_interval))),
+            namespaces=listed("NAMESPACES", ", "),
+            drift_interval=float(get("DRIFT_INTERVAL", cls.drift_interval)),
             runbook_base_url=get("RUNBOOK_BASE_URL", cls.runbook_base_url),
             peering=get("PEERING", cls.peering),
-            liveness=get("LIVENESS", cls.liveness),
             kubeconfig=get("KUBECONFIG", ""),
+            prometheus_url=get("PROMETHEUS_URL", ""),
+            prometheus_bearer_token_file=get("PROMETHEUS_BEARER_TOKEN_FILE", ""),
+            prometheus_ca_file=get("PROMETHEUS_CA_FILE", ""),
+            # Header values may hold commas: several headers are separated by newlines only.
+            prometheus_headers=listed("PROMETHEUS_HEADER", ""),
+            prometheus_timeout=float(get("PROMETHEUS_TIMEOUT", cls.prometheus_timeout)),
+            evaluation_interval=float(get("EVALUATION_INTERVAL", cls.evaluation_interval)),
+            budget_stale_after=float(get("BUDGET_STALE_AFTER", cls.budget_stale_after)),
+            http_address=get("HTTP_ADDRESS", cls.http_address),
+            webhook_address=get("WEBHOOK_ADDRESS", cls.webhook_address),
+            webhook_cert_dir=get("WEBHOOK_CERT_DIR", ""),
+            alertmanager_token_file=get("ALERTMANAGER_TOKEN_FILE", ""),
         )

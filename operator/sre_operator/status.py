@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sre_operator.errors import Problem
+from sre_operator.gates import Decision, Firing, Memory, SloBudget, percent, rfc3339
+from sre_operator.gates.decision import FrozenBy
 from sre_operator.models.assumptions import plan_assumptions, residual_risks
+from sre_operator.models.gate import Override
 from sre_operator.models.plan import ServiceReliabilityPlan
 
 
 def now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return rfc3339(datetime.datetime.now(datetime.UTC))
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ def plan_status(
     *,
     prometheus_operator: bool,
     now: str,
+    collides_with: Sequence[str] = (),
 ) -> dict[str, Any]:
     assumptions = plan_assumptions(plan)
     rules_where = (
@@ -102,6 +106,14 @@ def plan_status(
             if prometheus_operator
             else "monitoring.coreos.com is not served: rules are delivered as a ConfigMap.",
         ),
+        ConditionUpdate(
+            "ServiceUnique",
+            not collides_with,
+            "Unique" if not collides_with else "DuplicateService",
+            f"No other plan in {plan.metadata.namespace} covers service {plan.spec.service.name}."
+            if not collides_with
+            else duplicate_service_message(plan, collides_with),
+        ),
     ]
     return {
         "observedGeneration": generation,
@@ -113,6 +125,14 @@ def plan_status(
         ],
         "sloCount": len(plan.spec.slos),
     }
+
+
+def duplicate_service_message(plan: ServiceReliabilityPlan, others: Sequence[str]) -> str:
+    return (
+        f"plans {', '.join(sorted([plan.metadata.name, *others]))} in {plan.metadata.namespace} all cover service "
+        f"{plan.spec.service.name}: their SLO series (namespace, service, slo) and budgets collide; "
+        "keep one plan per service"
+    )
 
 
 def not_ready_status(previous: dict[str, Any], generation: int, reason: str, message: str, now: str) -> dict[str, Any]:
@@ -136,3 +156,187 @@ def valid_only_status(previous: dict[str, Any], generation: int, now: str) -> di
 def changed_fields(previous: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """The part of ``new`` that differs from ``previous`` (empty when a status write would change nothing)."""
     return {key: value for key, value in new.items() if previous.get(key) != value}
+
+
+# Release gates -------------------------------------------------------------------------------------------------------
+
+LAST_DECISIONS_KEPT = 10
+
+
+def memory_from_status(status: dict[str, Any]) -> Memory:
+    """What a gate decided last, from its stored status: a restarted operator carries on from it."""
+    recovering = status.get("recoveringSince") or ""
+    frozen_by: FrozenBy = (
+        "budget" if status.get("frozenBy") == "budget" else ("unknown" if status.get("frozenBy") == "unknown" else "")
+    )
+    return Memory(
+        status.get("state") or "Evaluating",
+        bool(status.get("allowed", True)),
+        str(status.get("reason") or ""),
+        str(status.get("since") or ""),
+        str(status.get("decisionId") or ""),
+        frozen_by,
+        datetime.datetime.fromisoformat(recovering.replace("Z", "+00:00")) if recovering else None,
+    )
+
+
+def _override_line(override: Override) -> str:
+    return f"by {override.by} until {rfc3339(override.expires)}: {override.reason}"
+
+
+def gate_status(
+    previous: dict[str, Any],
+    generation: int,
+    decision: Decision,
+    memory: Memory,
+    now: str,
+    *,
+    problems: Sequence[Problem] = (),
+    paused: Sequence[str] = (),
+) -> dict[str, Any]:
+    """A gate's whole status after a decision (``lastDecisions`` is kept as it was).
+
+    With ``problems`` the current spec is invalid and the decision comes from the last valid one."""
+    valid = decision.state != "Invalid" and not problems
+    if problems:
+        invalid_message = problem_line(problems) + " (the last valid spec still applies)"
+    else:
+        invalid_message = decision.reason.removeprefix("Invalid: ")
+    updates = [
+        ConditionUpdate(
+            "Valid",
+            valid,
+            "SpecValid" if valid else "InvalidSpec",
+            "The gate, its plan and its policy are valid." if valid else invalid_message,
+        ),
+        ConditionUpdate(
+            "Overridden",
+            decision.override is not None,
+            "Override" if decision.override else "None",
+            f"Override {_override_line(decision.override)}" if decision.override else "No active override.",
+        ),
+    ]
+    return {
+        "observedGeneration": generation,
+        "conditions": merge_conditions(previous.get("conditions") or [], updates, generation, now),
+        "state": decision.state,
+        "allowed": decision.allowed,
+        "reason": decision.reason,
+        "budgetRemaining": None if decision.budget_remaining is None else round(decision.budget_remaining, 4),
+        "burnRates": {w: round(r, 3) for w, r in decision.burn_rates.items()},
+        "since": memory.since,
+        "decisionId": memory.decision_id,
+        "slo": decision.slo,
+        "rule": decision.rule,
+        "frozenBy": decision.frozen_by,
+        "recoveringSince": rfc3339(decision.recovering_since) if decision.recovering_since else "",
+        "override": _override_line(decision.override) if decision.override else "",
+        "expiredOverrides": [_override_line(o) for o in decision.expired_overrides],
+        "paused": list(paused),
+    }
+
+
+def with_admission(previous: dict[str, Any], entries: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    """``lastDecisions`` with new entries first, kept short."""
+    return [*reversed(entries), *(previous.get("lastDecisions") or [])][:LAST_DECISIONS_KEPT]
+
+
+# Budgets on plans ------------------------------------------------------------------------------------------------------
+
+BUDGET_STEP = 0.005
+"""A remaining budget is rewritten when it moves by half a percentage point of the budget."""
+BURN_RATE_STEP = 0.1
+"""A burn rate is rewritten when it moves by a tenth of itself (and by at least 0.1)."""
+
+
+def _burn_rates_moved(old: dict[str, float], new: dict[str, float]) -> bool:
+    if set(old) != set(new):
+        return True
+    return any(abs(new[w] - old[w]) >= max(BURN_RATE_STEP, BURN_RATE_STEP * abs(old[w])) for w in new)
+
+
+def slo_moved(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
+    """Whether an SLO's stored budget state is worth a write: a state change, or a meaningful step."""
+    if old is None:
+        return True
+    for key in ("objective", "window", "unknown", "rules"):
+        if old.get(key, "" if key != "rules" else []) != new.get(key, "" if key != "rules" else []):
+            return True
+    before, after = old.get("budgetRemaining"), new.get("budgetRemaining")
+    if (before is None) != (after is None):
+        return True
+    if before is not None and after is not None and abs(after - before) >= BUDGET_STEP:
+        return True
+    return _burn_rates_moved(old.get("burnRates") or {}, new.get("burnRates") or {})
+
+
+def lowest_budget_text(slos: dict[str, dict[str, Any]]) -> str:
+    values = [
+        s["budgetRemaining"] for s in slos.values() if s.get("budgetRemaining") is not None and not s.get("unknown")
+    ]
+    if not values:
+        return "unknown" if slos else ""
+    return percent(min(values))
+
+
+def plan_budget_status(
+    previous: dict[str, Any],
+    plan: ServiceReliabilityPlan,
+    budgets: dict[str, SloBudget],
+    fired: Sequence[Firing],
+    annotations: dict[str, str],
+    now: str,
+) -> dict[str, Any]:
+    """The part of a plan's status that budgets drive, holding only what should be written now."""
+    old_slos: dict[str, dict[str, Any]] = previous.get("slos") or {}
+    slos: dict[str, dict[str, Any]] = {}
+    moved = set(old_slos) != {s.name for s in plan.spec.slos}
+    for slo in plan.spec.slos:
+        budget = budgets[slo.name]
+        entry: dict[str, Any] = {
+            "objective": slo.objective,
+            "window": budget.window,
+            "budgetRemaining": None if budget.remaining is None else round(budget.remaining, 4),
+            "burnRates": {w: round(r, 3) for w, r in sorted(budget.burn_rates.items())},
+            "evaluatedAt": now,
+            "unknown": budget.unknown,
+            "rules": [f.rule for f in fired if f.slo == slo.name],
+        }
+        if slo_moved(old_slos.get(slo.name), entry):
+            moved = True
+        else:
+            entry = old_slos[slo.name]
+        slos[slo.name] = entry
+    delta: dict[str, Any] = {}
+    if moved:
+        delta["slos"] = slos
+    lowest = lowest_budget_text(slos)
+    if previous.get("lowestBudgetRemaining", "") != lowest:
+        delta["lowestBudgetRemaining"] = lowest
+    required = required_postmortems(previous.get("postmortemsRequired") or [], fired, annotations, now)
+    if required != (previous.get("postmortemsRequired") or []):
+        delta["postmortemsRequired"] = required
+    return delta
+
+
+POSTMORTEM_ANNOTATION = "reliability.dev/postmortem."
+
+
+def required_postmortems(
+    previous: Sequence[dict[str, str]], fired: Sequence[Firing], annotations: dict[str, str], now: str
+) -> list[dict[str, str]]:
+    """Postmortems the policy asks for: one per SLO, recorded when a requirePostmortem rule starts to hold,
+    kept after it stops, and met once the plan links it (annotation ``reliability.dev/postmortem.<slo>``)."""
+    by_slo = {entry["slo"]: dict(entry) for entry in previous}
+    for firing in fired:
+        if "requirePostmortem" in firing.actions and firing.slo not in by_slo:
+            by_slo[firing.slo] = {
+                "slo": firing.slo,
+                "rule": firing.rule,
+                "reason": firing.because,
+                "since": now,
+                "url": "",
+            }
+    for slo, entry in by_slo.items():
+        entry["url"] = annotations.get(POSTMORTEM_ANNOTATION + slo, "")
+    return [by_slo[slo] for slo in sorted(by_slo)]

@@ -73,6 +73,7 @@ def test_alerts_carry_the_alert_contract() -> None:
         "team": "payments",
         "component": "api",
         "severity": "critical",
+        "namespace": "shop",
         "service": "checkout",
         "slo": "availability",
     }
@@ -149,7 +150,10 @@ def test_quotes_backslashes_newlines_and_braces_cannot_break_rules(
                         "expr": 'slo:sli_requests:rate5m{slo="availability"}',
                         "eval_time": "60m",
                         "exp_samples": [
-                            {"labels": 'slo:sli_requests:rate5m{service="nasty",slo="availability"}', "value": 1}
+                            {
+                                "labels": 'slo:sli_requests:rate5m{namespace="default",service="nasty",slo="availability"}',
+                                "value": 1,
+                            }
                         ],
                     }
                 ],
@@ -162,6 +166,7 @@ def test_quotes_backslashes_newlines_and_braces_cannot_break_rules(
                                 # Template syntax in a label value stays literal text.
                                 "exp_labels": {
                                     "severity": "critical",
+                                    "namespace": "default",
                                     "service": "nasty",
                                     "slo": "availability",
                                     "note": NASTY,
@@ -183,3 +188,17 @@ def test_quotes_backslashes_newlines_and_braces_cannot_break_rules(
         [promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_two_namespaces_with_the_same_service_and_slo_write_different_series() -> None:
+    """namespace, service and slo are an SLO's identity: plans in two namespaces never share a series."""
+    checkout = next(p for p in example_plans() if p.metadata.name == "checkout")
+    twin = checkout.model_copy(update={"metadata": checkout.metadata.model_copy(update={"namespace": "staging"})})
+    ours, theirs = prometheus_rule(checkout), prometheus_rule(twin)
+    for rule in (r for g in ours["spec"]["groups"] for r in g["rules"]):
+        assert rule["labels"]["namespace"] == "shop"
+        if "record" in rule and "slo:" in rule["expr"]:
+            assert 'namespace="shop"' in rule["expr"], rule["expr"]
+    recorded = {(r.get("record"), tuple(sorted(r["labels"].items()))) for g in ours["spec"]["groups"] for r in g["rules"]}
+    twins = {(r.get("record"), tuple(sorted(r["labels"].items()))) for g in theirs["spec"]["groups"] for r in g["rules"]}
+    assert not recorded & twins

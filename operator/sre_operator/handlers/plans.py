@@ -15,6 +15,7 @@ from sre_operator.k8s.client import is_retryable
 from sre_operator.models import ServiceReliabilityPlan, parse_document
 from sre_operator.status import (
     changed_fields,
+    duplicate_service_message,
     invalid_status,
     not_ready_status,
     now_rfc3339,
@@ -71,12 +72,22 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, *, drift: boo
     ):
         for item in items:
             kopf.info(body, reason=reason, message=f"{reason} {item}")
+    service = plan.spec.service.name
+    others = [n for n in state.registry.plans_of_service(plan.metadata.namespace, service) if n != plan.metadata.name]
     status = plan_status(
-        previous, generation, plan, desired, prometheus_operator=capabilities.prometheus_operator, now=now
+        previous,
+        generation,
+        plan,
+        desired,
+        prometheus_operator=capabilities.prometheus_operator,
+        now=now,
+        collides_with=others,
     )
     delta = changed_fields(previous, status)
     if delta:
         patch.status.update(delta)
+        if others and "conditions" in delta:
+            kopf.warn(body, reason="DuplicateService", message=duplicate_service_message(plan, others))
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)

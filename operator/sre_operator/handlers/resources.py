@@ -1,4 +1,5 @@
-"""ErrorBudgetPolicy and ReleaseGate: validated now, with a Valid condition and Events; behaviour comes later."""
+"""Every object of the three kinds is taken into the registry as the watch sees it; policies are validated
+here, gates are decided by the evaluation loop, which any change wakes at once."""
 
 from __future__ import annotations
 
@@ -6,9 +7,32 @@ from typing import Any
 
 import kopf
 
-from sre_operator.handlers.state import GROUP, VERSION, plain
+from sre_operator.handlers.state import GROUP, VERSION, plain, state_of
 from sre_operator.models import parse_document
 from sre_operator.status import changed_fields, invalid_status, now_rfc3339, problem_line, valid_only_status
+
+
+@kopf.on.event(GROUP, VERSION, "servicereliabilityplans")
+@kopf.on.event(GROUP, VERSION, "errorbudgetpolicies")
+@kopf.on.event(GROUP, VERSION, "releasegates")
+async def observed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    if not hasattr(memo, "state"):
+        return
+    document = plain(event["object"])
+    before = state_of(memo).registry.get(
+        str(document.get("kind")),
+        str(document["metadata"].get("namespace")),
+        str(document["metadata"].get("name")),
+    )
+    deleted = event.get("type") == "DELETED"
+    known = state_of(memo).registry.observe(document, deleted=deleted)
+    if deleted and document.get("kind") == "ReleaseGate":
+        metadata = document["metadata"]
+        state_of(memo).book.remove(metadata["namespace"], metadata["name"])
+        state_of(memo).metrics.forget_gate(metadata["namespace"], metadata["name"])
+    # A status-only change is the loop's own write: only a spec change (or a new or deleted object) needs a decision.
+    if deleted or before is None or known is None or known.generation != before.generation:
+        memo.wake.set()
 
 
 def validate(body: kopf.Body, patch: kopf.Patch) -> None:
@@ -34,11 +58,4 @@ def validate(body: kopf.Body, patch: kopf.Patch) -> None:
 @kopf.on.create(GROUP, VERSION, "errorbudgetpolicies")
 @kopf.on.update(GROUP, VERSION, "errorbudgetpolicies")
 def policy_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    validate(body, patch)
-
-
-@kopf.on.resume(GROUP, VERSION, "releasegates")
-@kopf.on.create(GROUP, VERSION, "releasegates")
-@kopf.on.update(GROUP, VERSION, "releasegates")
-def gate_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     validate(body, patch)

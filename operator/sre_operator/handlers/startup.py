@@ -1,19 +1,65 @@
-"""One startup handler sets every operator setting."""
+"""One startup handler sets every operator setting and starts what runs beside the handlers:
+the HTTP server, the admission webhook, the budget evaluation loop and the admission recorder."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from pathlib import Path
 from typing import Any
 
 import kopf
+from aiohttp import web
 
+from sre_operator.budgets import PrometheusClient, PrometheusSettings, parse_header
 from sre_operator.config import OperatorConfig
-from sre_operator.handlers.state import CONFIG, GROUP, OperatorState
+from sre_operator.handlers.evaluation import admission_recorder, evaluate_forever, record_admissions
+from sre_operator.handlers.state import CONFIG, GROUP, OperatorState, state_of
+from sre_operator.http import (
+    Health,
+    ServingCertificate,
+    default_hosts,
+    http_app,
+    self_signed_folder,
+    serve,
+    webhook_app,
+)
 from sre_operator.k8s import Cluster, load_client
+from sre_operator.k8s.workloads import earlier_templates
+
+logger = logging.getLogger(__name__)
+CERTIFICATE_CHECK_SECONDS = 30.0
+
+
+def _prometheus(config: OperatorConfig) -> PrometheusClient | None:
+    if not config.prometheus_url:
+        logger.warning("no --prometheus-url: budgets are unknown and gates follow their policy's onUnknown")
+        return None
+    headers = dict(parse_header(h) for h in config.prometheus_headers)
+    return PrometheusClient(
+        PrometheusSettings(
+            config.prometheus_url,
+            config.prometheus_bearer_token_file,
+            config.prometheus_ca_file,
+            headers,
+            config.prometheus_timeout,
+        )
+    )
+
+
+async def _watch_certificate(certificate: ServingCertificate) -> None:
+    while True:
+        await asyncio.sleep(CERTIFICATE_CHECK_SECONDS)
+        try:
+            if certificate.reload_if_changed():
+                logger.info("webhook certificate reloaded from %s", certificate.cert)
+        except (OSError, ValueError) as error:  # a half-written renewal: keep serving the old pair
+            logger.warning("webhook certificate not reloaded: %s", error)
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -30,4 +76,52 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.execution.max_workers = 8
     # Read again at start: the timer interval was fixed at import, the rest may have been set since.
     config = OperatorConfig.from_environment()
-    memo.state = OperatorState(config=config, cluster=Cluster(load_client(config.kubeconfig or None)))
+    state = OperatorState(
+        config=config,
+        cluster=Cluster(load_client(config.kubeconfig or None)),
+        health=Health(interval=config.evaluation_interval),
+        prometheus=_prometheus(config),
+    )
+    memo.state = state
+    wake = asyncio.Event()
+    memo.wake = wake
+    runners: list[web.AppRunner] = [await serve(http_app(state.book, state.metrics, state.health), config.http_address)]
+    tasks = [
+        asyncio.create_task(evaluate_forever(state, wake), name="budget-evaluation"),
+    ]
+    if config.webhook_address:
+        folder = Path(config.webhook_cert_dir) if config.webhook_cert_dir else self_signed_folder(default_hosts())
+        if not config.webhook_cert_dir:
+            logger.warning(
+                "no --webhook-cert-dir: serving a self-signed certificate; give %s to "
+                "'sre-operator webhook-config --ca-file'",
+                folder / "tls.crt",
+            )
+        certificate = ServingCertificate.from_folder(folder)
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=10_000)
+        app = webhook_app(
+            state.book,
+            state.metrics,
+            lambda request: earlier_templates(state.cluster, request),
+            admission_recorder(state, queue),
+        )
+        runners.append(await serve(app, config.webhook_address, ssl_context=certificate.context))
+        tasks.append(asyncio.create_task(record_admissions(state, queue), name="admission-recorder"))
+        tasks.append(asyncio.create_task(_watch_certificate(certificate), name="webhook-certificate"))
+    memo.background = (runners, tasks)
+    logger.info("serving HTTP on %s and the webhook on %s", config.http_address, config.webhook_address or "(off)")
+
+
+@kopf.on.cleanup()
+async def stop_background(memo: kopf.Memo, **_: Any) -> None:
+    runners, tasks = getattr(memo, "background", ([], []))
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    for runner in runners:
+        await runner.cleanup()
+    state = state_of(memo) if hasattr(memo, "state") else None
+    if state is not None and state.prometheus is not None:
+        await state.prometheus.close()

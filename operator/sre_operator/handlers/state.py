@@ -1,15 +1,20 @@
-"""What handlers share: the settings read at start and the API client built once (kept in kopf's memo)."""
+"""What handlers share: the settings read at start, the API client, and the operator's in-memory state
+(kept in kopf's memo)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from sre_operator.budgets import PrometheusClient, Snapshot
 from sre_operator.config import OperatorConfig
+from sre_operator.gates.book import GateBook
+from sre_operator.http import Health, Metrics
 from sre_operator.k8s import Cluster
 from sre_operator.models.base import API_GROUP, API_VERSION
+from sre_operator.registry import Registry
 
 CONFIG = OperatorConfig.from_environment()
 GROUP, VERSION = API_GROUP, API_VERSION
@@ -19,6 +24,13 @@ GROUP, VERSION = API_GROUP, API_VERSION
 class OperatorState:
     config: OperatorConfig
     cluster: Cluster
+    registry: Registry = field(default_factory=Registry)
+    book: GateBook = field(default_factory=GateBook)
+    metrics: Metrics = field(default_factory=Metrics)
+    health: Health = field(default_factory=Health)
+    prometheus: PrometheusClient | None = None
+    snapshot: Snapshot | None = None
+    evaluated: bool = False
 
 
 def plain(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from dataclasses import dataclass
@@ -30,6 +31,18 @@ ALERTMANAGER_CONFIG = Kind("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig
 CONFIG_MAP = Kind("v1", "ConfigMap", "configmaps")
 SECRET = Kind("v1", "Secret", "secrets")
 CHILD_KINDS = (PROMETHEUS_RULE, CONFIG_MAP)
+PLAN = Kind("reliability.dev/v1alpha1", "ServiceReliabilityPlan", "servicereliabilityplans")
+POLICY = Kind("reliability.dev/v1alpha1", "ErrorBudgetPolicy", "errorbudgetpolicies")
+GATE = Kind("reliability.dev/v1alpha1", "ReleaseGate", "releasegates")
+OWN_KINDS = {k.kind: k for k in (PLAN, POLICY, GATE)}
+REPLICA_SET = Kind("apps/v1", "ReplicaSet", "replicasets")
+CONTROLLER_REVISION = Kind("apps/v1", "ControllerRevision", "controllerrevisions")
+WORKLOADS = {
+    ("apps", "Deployment"): Kind("apps/v1", "Deployment", "deployments"),
+    ("apps", "StatefulSet"): Kind("apps/v1", "StatefulSet", "statefulsets"),
+    ("apps", "DaemonSet"): Kind("apps/v1", "DaemonSet", "daemonsets"),
+    ("argoproj.io", "Rollout"): Kind("argoproj.io/v1alpha1", "Rollout", "rollouts"),
+}
 
 # Every API call the operator makes (kopf's included), by resource; the Helm chart's RBAC grants exactly these.
 PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
@@ -44,6 +57,12 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("monitoring.coreos.com", "prometheusrules"): ("get", "list", "create", "patch", "update", "delete"),
     ("", "configmaps"): ("get", "list", "create", "patch", "update", "delete"),
     ("", "events"): ("create",),
+    # Admission: a rollback is recognised by the templates of the workload's earlier revisions.
+    ("apps", "replicasets"): ("list",),
+    ("apps", "controllerrevisions"): ("list",),
+    # enforcement.pauseRollouts: targets are found and paused, and resumed when the gate reopens.
+    ("apps", "deployments"): ("list", "patch"),
+    ("argoproj.io", "rollouts"): ("list", "patch"),
 }
 
 
@@ -119,9 +138,10 @@ class Cluster:
                 return None
             raise
 
-    def list(self, kind: Kind, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+    def list(self, kind: Kind, namespace: str, label_selector: str = "") -> list[dict[str, Any]]:
         try:
-            answer = self._call("GET", kind.path(namespace), query=[("labelSelector", label_selector)])
+            query = [("labelSelector", label_selector)] if label_selector else []
+            answer = self._call("GET", kind.path(namespace), query=query)
         except ApiException as error:
             if error.status == 404:
                 return []
@@ -131,6 +151,36 @@ class Cluster:
             item.setdefault("apiVersion", kind.api_version)
             item.setdefault("kind", kind.kind)
         return items
+
+    def patch(self, kind: Kind, namespace: str, name: str, patch: dict[str, Any], *, subresource: str = "") -> Any:
+        """A JSON merge patch (of ``status`` with ``subresource="status"``)."""
+        path = kind.path(namespace, name) + (f"/{subresource}" if subresource else "")
+        return self._call(
+            "PATCH",
+            path,
+            query=[("fieldManager", FIELD_MANAGER)],
+            body=patch,
+            content_type="application/merge-patch+json",
+        )
+
+    def post_event(self, involved: dict[str, str], event_type: str, reason: str, message: str) -> None:
+        """A core/v1 Event about ``involved`` (apiVersion, kind, name, namespace, uid)."""
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{involved['name']}.", "namespace": involved["namespace"]},
+            "involvedObject": involved,
+            "type": event_type,
+            "reason": reason,
+            "message": message[:1024],
+            "source": {"component": FIELD_MANAGER},
+            "reportingComponent": FIELD_MANAGER,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        self._call("POST", f"/api/v1/namespaces/{involved['namespace']}/events", body=event)
 
     def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply as the operator's field manager, taking back fields someone else changed."""

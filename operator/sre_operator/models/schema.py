@@ -134,6 +134,7 @@ KINDS: dict[str, dict[str, Any]] = {
         "columns": [
             ("State", "string", ".status.state", "Open, Frozen, Evaluating or Invalid."),
             ("Allowed", "boolean", ".status.allowed", "Whether gated rollouts are admitted."),
+            ("Budget", "number", ".status.budgetRemaining", "Remaining budget of the deciding SLO (1 is all)."),
             ("Reason", "string", ".status.reason", "Why."),
             ("Age", "date", ".metadata.creationTimestamp", "Time since creation."),
         ],

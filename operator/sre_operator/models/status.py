@@ -27,7 +27,21 @@ class SloStatus(StatusModel):
         default=None, description="Share of the error budget left (1 is all, below 0 is overspent)."
     )
     burn_rates: dict[str, float] = Field(default_factory=dict, description="Burn rate per window.")
-    evaluated_at: str = Field(default="", description="When Prometheus was last read (RFC 3339).")
+    evaluated_at: str = Field(default="", description="When these values were read from Prometheus (RFC 3339).")
+    unknown: str = Field(default="", description="Why the budget is unknown (no data, stale, Prometheus unreachable).")
+    rules: list[str] = Field(default_factory=list, description="Rules of the plan's policy that hold for this SLO.")
+
+
+class RequiredPostmortem(StatusModel):
+    slo: str = Field(description="SLO whose budget triggered the requirement.")
+    rule: str = Field(description="Policy rule with the requirePostmortem action.")
+    reason: str = Field(description="What the budget was when the rule started to hold.")
+    since: str = Field(description="When the requirement was recorded (RFC 3339).")
+    url: str = Field(
+        default="",
+        description="Link to the postmortem, from the plan annotation reliability.dev/postmortem.<slo>; "
+        "the requirement is met once it is set.",
+    )
 
 
 class PlanStatus(StatusModel):
@@ -40,12 +54,22 @@ class PlanStatus(StatusModel):
     generated: list[GeneratedObject] = Field(default_factory=list, description="Objects generated from the plan.")
     slos: dict[str, SloStatus] = Field(default_factory=dict, description="Budget state per SLO name.")
     slo_count: int = Field(default=0, description="Number of SLOs in the plan.")
+    postmortems_required: list[RequiredPostmortem] = Field(
+        default_factory=list, description="Postmortems the policy requires, kept until one is linked."
+    )
     lowest_budget_remaining: str = Field(default="", description="Lowest remaining budget of any SLO, as a percentage.")
 
 
 class PolicyStatus(StatusModel):
     observed_generation: int = Field(default=0, description="metadata.generation the status describes.")
     conditions: list[Condition] = Field(default_factory=list, description="Valid.")
+
+
+class AdmissionDecision(StatusModel):
+    at: str = Field(description="When (RFC 3339).")
+    outcome: str = Field(description="denied, exception, override or dry-run.")
+    message: str = Field(description="The workload and why.")
+    user: str = Field(default="", description="Who made the request.")
 
 
 class GateStatus(StatusModel):
@@ -62,3 +86,21 @@ class GateStatus(StatusModel):
     )
     since: str = Field(default="", description="When the state last changed (RFC 3339).")
     decision_id: str = Field(default="", description="Identifier of the decision, for audit.")
+    slo: str = Field(default="", description="The SLO that decides (the lowest budget, or the one that froze).")
+    rule: str = Field(default="", description="The policy rule that froze the gate, if one did.")
+    frozen_by: str = Field(
+        default="", description="budget (a policy rule) or unknown (budgets unreadable, onUnknown block)."
+    )
+    recovering_since: str = Field(
+        default="", description="Since when every gated SLO has stayed above the unfreeze threshold (RFC 3339)."
+    )
+    override: str = Field(default="", description="The active override, in one line.")
+    expired_overrides: list[str] = Field(
+        default_factory=list, description="Overrides past their expiry, ignored, one line each."
+    )
+    paused: list[str] = Field(
+        default_factory=list, description="Workloads this gate paused (enforcement.pauseRollouts), as Kind/name."
+    )
+    last_decisions: list[AdmissionDecision] = Field(
+        default_factory=list, description="The latest admission denials and admitted exceptions, newest first."
+    )

@@ -1,0 +1,126 @@
+"""The operator's HTTP server on ``--http-address``: health, metrics and the gate API.
+
+Every answer comes from memory (the gate book and the metrics registry): no
+request waits on Prometheus or the API server. Bad requests get a 4xx with a
+one-line JSON error; nothing a client sends produces a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from sre_operator.gates.book import GateBook
+from sre_operator.http.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Health:
+    """What liveness reports: the evaluation loop's last finished cycle."""
+
+    started: float = field(default_factory=time.monotonic)
+    last_cycle: float | None = None
+    interval: float = 30.0
+
+    def alive(self) -> tuple[bool, str]:
+        now = time.monotonic()
+        # A loop that has not finished a cycle in several intervals is stuck; a fresh start gets the same grace.
+        grace = max(120.0, 5 * self.interval)
+        reference = self.last_cycle if self.last_cycle is not None else self.started
+        if now - reference > grace:
+            return False, f"no evaluation cycle finished in the last {now - reference:.0f}s"
+        return True, "ok"
+
+
+def error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as problem:
+        if problem.status < 400:
+            raise
+        return error(problem.status, f"{problem.reason}: {request.method} {request.path}")
+    except Exception:  # a bug of ours: logged whole, answered in one line
+        logger.exception("request %s %s failed", request.method, request.path)
+        return error(500, "internal error; see the operator's log")
+
+
+def _gate_key(request: web.Request) -> tuple[str, str] | web.Response:
+    namespace, name = request.match_info["namespace"], request.match_info["name"]
+    for what, value in (("namespace", namespace), ("name", name)):
+        if len(value) > 253 or not NAME_PATTERN.match(value):
+            return error(400, f"{what} {value[:80]!r} is not a Kubernetes object name")
+    return namespace, name
+
+
+def http_app(book: GateBook, metrics: Metrics, health: Health) -> web.Application:
+    async def healthz(_: web.Request) -> web.Response:
+        alive, message = health.alive()
+        return web.json_response(
+            {"status": "ok" if alive else "stuck", "message": message}, status=200 if alive else 503
+        )
+
+    async def metrics_page(_: web.Request) -> web.Response:
+        body = generate_latest(metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    def lookup(request: web.Request) -> dict[str, Any] | web.Response:
+        key = _gate_key(request)
+        if isinstance(key, web.Response):
+            return key
+        answer = book.get(*key)
+        if answer is None:
+            return error(404, f"no ReleaseGate {key[0]}/{key[1]} known to this operator")
+        return answer.as_json()
+
+    async def gate(request: web.Request) -> web.Response:
+        found = lookup(request)
+        if isinstance(found, web.Response):
+            return found
+        return web.json_response(found)
+
+    async def flagger(request: web.Request) -> web.Response:
+        found = lookup(request)
+        if isinstance(found, web.Response):
+            return found
+        # Flagger's confirm-rollout: 200 lets the canary go on, anything else holds it.
+        return web.json_response(found, status=200 if found["allowed"] else 423)
+
+    app = web.Application(middlewares=[json_errors], client_max_size=64 * 1024)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_page)
+    app.router.add_get("/v1/gates/{namespace}/{name}", gate)
+    app.router.add_post("/v1/flagger/{namespace}/{name}", flagger)
+    return app
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8080`` for IPv6) into its parts; ValueError when malformed."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{address!r} is not HOST:PORT")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+async def serve(app: web.Application, address: str, **site_options: Any) -> web.AppRunner:
+    """Start ``app`` on ``address``; the caller cleans the returned runner up."""
+    host, port = split_address(address)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port, **site_options).start()
+    return runner

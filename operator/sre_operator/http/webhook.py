@@ -1,0 +1,142 @@
+"""The validating admission webhook on ``--webhook-address`` (HTTPS): ``POST /validate/release-gate``.
+
+The verdict comes from the gate book in memory; only a would-be denial of an
+update asks the API server for the workload's earlier revisions, to recognise
+a rollback. Decisions worth recording are handed to ``on_records`` and written
+later, never while the API server waits, and never for dry-run requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import os
+import socket
+import ssl
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from sre_operator.gates.admission import Record, judge
+from sre_operator.gates.book import GateBook
+from sre_operator.generate.webhook import WEBHOOK_PATH
+from sre_operator.http.metrics import Metrics
+from sre_operator.http.server import error, json_errors
+
+EarlierTemplates = Callable[[Mapping[str, Any]], Sequence[Any]]
+OnRecords = Callable[[Sequence[Record], Mapping[str, Any]], None]
+
+
+def review_response(uid: str, allowed: bool, message: str, warnings: Sequence[str]) -> dict[str, Any]:
+    response: dict[str, Any] = {"uid": uid, "allowed": allowed}
+    if not allowed:
+        response["status"] = {"code": 403, "reason": "Forbidden", "message": message}
+    if warnings:
+        response["warnings"] = list(warnings)
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}
+
+
+def webhook_app(
+    book: GateBook, metrics: Metrics, earlier_templates: EarlierTemplates, on_records: OnRecords
+) -> web.Application:
+    async def validate(request: web.Request) -> web.Response:
+        try:
+            review = await request.json()
+        except ValueError:
+            return error(400, "the body is not JSON: expected an admission.k8s.io/v1 AdmissionReview")
+        admission = review.get("request") if isinstance(review, dict) else None
+        if not isinstance(admission, dict) or not isinstance(admission.get("uid"), str):
+            return error(400, "expected an admission.k8s.io/v1 AdmissionReview with request.uid")
+        gates = book.gates_in(str(admission.get("namespace") or ""))
+        if not gates:
+            return web.json_response(review_response(admission["uid"], True, "", ()))
+        verdict = await asyncio.to_thread(judge, admission, gates, lambda: earlier_templates(admission))
+        dry_run = bool(admission.get("dryRun"))
+        if not dry_run:
+            for record in verdict.records:
+                metrics.admissions.labels(record.gate.namespace, record.gate.name, record.outcome).inc()
+            if verdict.records:
+                on_records(verdict.records, admission)
+        return web.json_response(review_response(admission["uid"], verdict.allowed, verdict.message, verdict.warnings))
+
+    app = web.Application(middlewares=[json_errors], client_max_size=8 * 1024 * 1024)
+    app.router.add_post(WEBHOOK_PATH, validate)
+    return app
+
+
+@dataclass
+class ServingCertificate:
+    """The webhook's TLS pair, reloaded into the live context when its files change (cert-manager renewals)."""
+
+    cert: Path
+    key: Path
+    context: ssl.SSLContext
+    loaded: tuple[float, float] = (0.0, 0.0)
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> ServingCertificate:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        certificate = cls(folder / "tls.crt", folder / "tls.key", context)
+        certificate.reload_if_changed()
+        return certificate
+
+    def reload_if_changed(self) -> bool:
+        stamps = (self.cert.stat().st_mtime, self.key.stat().st_mtime)
+        if stamps == self.loaded:
+            return False
+        self.context.load_cert_chain(str(self.cert), str(self.key))
+        self.loaded = stamps
+        return True
+
+
+def self_signed_folder(hosts: Sequence[str]) -> Path:
+    """A fresh self-signed serving pair (``tls.crt`` is its own CA) in a new private folder."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = Path(tempfile.mkdtemp(prefix="sre-operator-webhook-"))
+    (folder / "tls.crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path = folder / "tls.key"
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return folder
+
+
+def default_hosts() -> list[str]:
+    """Names a self-signed certificate covers: loopback, the host name, and the chart's Service when in a pod."""
+    hosts = ["localhost", "127.0.0.1", socket.gethostname()]
+    namespace = os.environ.get("POD_NAMESPACE")
+    service = os.environ.get("SRE_OPERATOR_WEBHOOK_SERVICE", "sre-operator-webhook")
+    if namespace:
+        hosts += [f"{service}.{namespace}.svc", f"{service}.{namespace}.svc.cluster.local"]
+    return hosts

@@ -1,0 +1,113 @@
+"""What the operator knows of its objects in the cluster, kept current from kopf's watch events.
+
+Each object is held parsed: its last valid model (an invalid edit keeps the
+last good one, so budgets and gates go on from it), the problems of its
+current version, its uid and its stored status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sre_operator.errors import Problem
+from sre_operator.models import ErrorBudgetPolicy, ReleaseGate, ServiceReliabilityPlan, parse_document
+from sre_operator.models.validation import Resource
+
+Key = tuple[str, str]
+
+
+@dataclass
+class Known:
+    kind: str
+    namespace: str
+    name: str
+    uid: str = ""
+    generation: int = 0
+    model: Resource | None = None
+    problems: tuple[Problem, ...] = ()
+    status: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def reference(self) -> dict[str, str]:
+        """The object as an Event's involvedObject."""
+        return {
+            "apiVersion": "reliability.dev/v1alpha1",
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+            "uid": self.uid,
+        }
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.objects: dict[str, dict[Key, Known]] = {
+            "ServiceReliabilityPlan": {},
+            "ErrorBudgetPolicy": {},
+            "ReleaseGate": {},
+        }
+
+    def observe(self, document: Mapping[str, Any], *, deleted: bool = False) -> Known | None:
+        """Take in one watch event's object; returns what is now known of it (None once deleted)."""
+        kind = str(document.get("kind", ""))
+        metadata = document.get("metadata") or {}
+        key = (str(metadata.get("namespace", "")), str(metadata.get("name", "")))
+        table = self.objects.get(kind)
+        if table is None:
+            return None
+        if deleted:
+            table.pop(key, None)
+            return None
+        parsed = parse_document(dict(document))
+        previous = table.get(key)
+        known = Known(
+            kind,
+            key[0],
+            key[1],
+            str(metadata.get("uid", "")),
+            int(metadata.get("generation", 0) or 0),
+            parsed.model if parsed.model is not None else (previous.model if previous else None),
+            parsed.problems,
+            dict(document.get("status") or {}),
+            dict(metadata.get("annotations") or {}),
+        )
+        table[key] = known
+        return known
+
+    def get(self, kind: str, namespace: str, name: str) -> Known | None:
+        return self.objects[kind].get((namespace, name))
+
+    def plans(self) -> Iterator[tuple[Known, ServiceReliabilityPlan]]:
+        for known in list(self.objects["ServiceReliabilityPlan"].values()):
+            if isinstance(known.model, ServiceReliabilityPlan):
+                yield known, known.model
+
+    def gates(self) -> Iterator[Known]:
+        yield from list(self.objects["ReleaseGate"].values())
+
+    def plan(self, namespace: str, name: str) -> ServiceReliabilityPlan | None:
+        known = self.get("ServiceReliabilityPlan", namespace, name)
+        return known.model if known and isinstance(known.model, ServiceReliabilityPlan) else None
+
+    def policy(self, namespace: str, name: str) -> ErrorBudgetPolicy | None:
+        known = self.get("ErrorBudgetPolicy", namespace, name)
+        return known.model if known and isinstance(known.model, ErrorBudgetPolicy) else None
+
+    def gate(self, namespace: str, name: str) -> ReleaseGate | None:
+        known = self.get("ReleaseGate", namespace, name)
+        return known.model if known and isinstance(known.model, ReleaseGate) else None
+
+    def problems(self, kind: str, namespace: str, name: str) -> tuple[Problem, ...]:
+        known = self.get(kind, namespace, name)
+        return known.problems if known else ()
+
+    def plans_of_service(self, namespace: str, service: str) -> list[str]:
+        """Names of the valid plans in ``namespace`` that cover ``service``."""
+        return sorted(
+            known.name
+            for known, plan in self.plans()
+            if known.namespace == namespace and plan.spec.service.name == service
+        )

@@ -25,12 +25,11 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.controlplane import (  # noqa: E402 - after the path is set
     find_binaries,
-    free_port,
     install_crds,
     read_crds,
     start_control_plane,
 )
-from tests.support.operator import operator_subprocess  # noqa: E402
+from tests.support.operator import addresses, operator_subprocess  # noqa: E402
 
 USER = "sre-operator-bench"
 NAMESPACE = "bench"
@@ -85,8 +84,7 @@ def main() -> None:
             folder / "operator.log",
             "--drift-interval",
             str(DRIFT_INTERVAL),
-            "--liveness",
-            f"http://127.0.0.1:{free_port()}/healthz",
+            *addresses()[0],
         ) as process:
             time.sleep(3)
             mark = plane.audit_mark()

@@ -204,6 +204,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     import kopf
 
+    import sre_operator.handlers  # noqa: F401 - registers the handlers with kopf
     from sre_operator.config import OperatorConfig
 
     config = OperatorConfig.from_environment()

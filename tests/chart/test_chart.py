@@ -16,6 +16,8 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "namespaced": {"watchNamespaces": ["shop", "catalog"]},
     "peering": {"replicas": 2, "peering": {"enabled": True, "name": "sre"}, "runbookBaseURL": "https://rb.example"},
+    "cert-manager": {"webhook": {"certManager": True}, "prometheus": {"url": "https://thanos:9090"}},
+    "no webhook": {"webhook": {"enabled": False}, "argocd": {"healthChecks": False}},
 }
 
 
@@ -37,8 +39,8 @@ def test_rendered_manifests_pass_kubernetes_validate_strict(values: dict[str, An
     documents = render(values)
     assert {d["kind"] for d in documents} >= {"Deployment", "ServiceAccount"}
     for document in documents:
-        if document["apiVersion"].startswith("kopf.dev/"):
-            continue  # a custom resource of kopf's: no published schema
+        if document["apiVersion"].startswith(("kopf.dev/", "cert-manager.io/")):
+            continue  # custom resources of kopf and cert-manager: no published schema
         kubernetes_validate.validate(document, kubernetes_validate.latest_version(), strict=True)
 
 
@@ -72,3 +74,67 @@ def test_rbac_grants_exactly_the_calls_the_code_makes() -> None:
     assert {d["kind"] for d in namespaced} >= {"Role", "RoleBinding"}
     assert "ClusterRole" not in {d["kind"] for d in namespaced}
     assert {(g, r, v) for g, r, v in granted(namespaced)} == needed
+
+
+def test_the_charts_webhook_has_the_rules_of_webhook_config() -> None:
+    """The chart registers the webhook exactly as `sre-operator webhook-config` does, with safe defaults."""
+    from sre_operator.generate.webhook import WebhookOptions, validating_webhook_configuration
+
+    (configuration,) = [d for d in render({}) if d["kind"] == "ValidatingWebhookConfiguration"]
+    (chart_webhook,) = configuration["webhooks"]
+    (cli_webhook,) = validating_webhook_configuration(
+        b"-----BEGIN CERTIFICATE-----", WebhookOptions(operator_namespace="sre-operator"), url="https://x:9443"
+    )["webhooks"]
+    for key in ("name", "rules", "matchConditions", "namespaceSelector", "sideEffects", "admissionReviewVersions"):
+        assert chart_webhook[key] == cli_webhook[key], key
+    assert chart_webhook["failurePolicy"] == "Ignore" and chart_webhook["timeoutSeconds"] <= 5
+    assert chart_webhook["clientConfig"]["service"]["path"] == "/validate/release-gate"
+    excluded = chart_webhook["namespaceSelector"]["matchExpressions"][1]
+    assert excluded == {
+        "key": "kubernetes.io/metadata.name",
+        "operator": "NotIn",
+        "values": ["kube-system", "sre-operator"],
+    }
+    assert all("/" not in r for rule in chart_webhook["rules"] for r in rule["resources"]), "never /scale or /status"
+    strict = [
+        d for d in render({"webhook": {"failurePolicy": "Fail"}}) if d["kind"] == "ValidatingWebhookConfiguration"
+    ]
+    assert strict[0]["webhooks"][0]["failurePolicy"] == "Fail"
+
+
+def test_without_cert_manager_the_chart_makes_a_pair_the_webhook_trusts() -> None:
+    import base64
+
+    from cryptography import x509
+
+    documents = render({})
+    (secret,) = [d for d in documents if d["kind"] == "Secret"]
+    (webhook,) = [d for d in documents if d["kind"] == "ValidatingWebhookConfiguration"]
+    ca = x509.load_pem_x509_certificate(base64.b64decode(webhook["webhooks"][0]["clientConfig"]["caBundle"]))
+    serving = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
+    serving.verify_directly_issued_by(ca)
+    names = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+        x509.DNSName
+    )
+    assert "sre-operator.sre-operator.svc" in names
+    (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SRE_OPERATOR_WEBHOOK_CERT_DIR"] == "/etc/sre-operator/webhook"
+    assert env["SRE_OPERATOR_HTTP_ADDRESS"] == "0.0.0.0:8080"
+
+
+def test_with_cert_manager_the_chart_asks_it_for_the_certificate() -> None:
+    documents = render({"webhook": {"certManager": True}})
+    kinds = {d["kind"] for d in documents}
+    assert {"Issuer", "Certificate"} <= kinds and "Secret" not in kinds
+    (webhook,) = [d for d in documents if d["kind"] == "ValidatingWebhookConfiguration"]
+    assert webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == "sre-operator/sre-operator-webhook"
+    assert "caBundle" not in webhook["webhooks"][0]["clientConfig"]
+
+
+def test_prometheus_settings_reach_the_operator() -> None:
+    values = {"prometheus": {"url": "http://mimir:8080/prometheus", "headers": ["X-Scope-OrgID:shop", "X-A:b"]}}
+    (deployment,) = [d for d in render(values) if d["kind"] == "Deployment"]
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SRE_OPERATOR_PROMETHEUS_URL"] == "http://mimir:8080/prometheus"
+    assert env["SRE_OPERATOR_PROMETHEUS_HEADER"] == "X-Scope-OrgID:shop\nX-A:b"

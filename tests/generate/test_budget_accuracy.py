@@ -87,12 +87,22 @@ def test_remaining_budget_is_within_one_percent_of_the_hand_computed_value(promt
                     {
                         "expr": f"abs({remaining} - {weighted}) < bool {0.01 * abs(weighted)}",
                         "eval_time": f"{WINDOW_MIN}m",
-                        "exp_samples": [{"labels": '{namespace="default", service="uneven", slo="availability", window="7d"}', "value": 1}],
+                        "exp_samples": [
+                            {
+                                "labels": '{namespace="default", service="uneven", slo="availability", window="7d"}',
+                                "value": 1,
+                            }
+                        ],
                     },
                     {
                         "expr": f"abs({remaining} - {time_averaged}) < bool {0.01 * abs(time_averaged)}",
                         "eval_time": f"{WINDOW_MIN}m",
-                        "exp_samples": [{"labels": '{namespace="default", service="uneven", slo="availability", window="7d"}', "value": 0}],
+                        "exp_samples": [
+                            {
+                                "labels": '{namespace="default", service="uneven", slo="availability", window="7d"}',
+                                "value": 0,
+                            }
+                        ],
                     },
                 ],
             }

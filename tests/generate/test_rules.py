@@ -199,6 +199,10 @@ def test_two_namespaces_with_the_same_service_and_slo_write_different_series() -
         assert rule["labels"]["namespace"] == "shop"
         if "record" in rule and "slo:" in rule["expr"]:
             assert 'namespace="shop"' in rule["expr"], rule["expr"]
-    recorded = {(r.get("record"), tuple(sorted(r["labels"].items()))) for g in ours["spec"]["groups"] for r in g["rules"]}
-    twins = {(r.get("record"), tuple(sorted(r["labels"].items()))) for g in theirs["spec"]["groups"] for r in g["rules"]}
+    recorded = {
+        (r.get("record"), tuple(sorted(r["labels"].items()))) for g in ours["spec"]["groups"] for r in g["rules"]
+    }
+    twins = {
+        (r.get("record"), tuple(sorted(r["labels"].items()))) for g in theirs["spec"]["groups"] for r in g["rules"]
+    }
     assert not recorded & twins

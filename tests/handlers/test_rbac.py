@@ -13,8 +13,8 @@ import yaml
 
 from tests.conftest import ROOT
 from tests.support.chart import granted, render
-from tests.support.controlplane import ControlPlane, free_port
-from tests.support.operator import DRIFT_INTERVAL, operator_subprocess, wait_for
+from tests.support.controlplane import ControlPlane
+from tests.support.operator import DRIFT_INTERVAL, addresses, operator_subprocess, wait_for
 
 pytestmark = pytest.mark.controlplane
 RELEASE_NAMESPACE = "sre-operator"
@@ -36,10 +36,10 @@ def chart_operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPat
     admin["users"] = [{"name": "test", "user": {"token": token}}]
     kubeconfig.write_text(yaml.safe_dump(admin), encoding="utf-8")
     log = kubeconfig.with_name("operator.log")
-    port = free_port()
+    flags, running = addresses()
     mark = control_plane.audit_mark()
-    with operator_subprocess(kubeconfig, log, "--liveness", f"http://127.0.0.1:{port}/healthz") as process:
-        yield {"process": process, "log": log, "mark": mark, "port": port, "manifests": manifests}
+    with operator_subprocess(kubeconfig, log, *flags) as process:
+        yield {"process": process, "log": log, "mark": mark, "running": running, "manifests": manifests}
 
 
 def get(plane: ControlPlane, resource: str, name: str) -> dict[str, Any] | None:
@@ -53,8 +53,6 @@ def ready(plane: ControlPlane, name: str) -> bool:
 
 
 def test_the_operator_works_under_the_charts_rbac(control_plane: ControlPlane, chart_operator: dict[str, Any]) -> None:
-    import urllib.request
-
     plan = yaml.safe_load((ROOT / "references" / "examples" / "search.yaml").read_text(encoding="utf-8"))
     plan["metadata"]["namespace"] = NAMESPACE
     assert control_plane.apply([plan]).returncode == 0
@@ -112,8 +110,7 @@ def test_the_operator_works_under_the_charts_rbac(control_plane: ControlPlane, c
         )
 
     wait_for(repaired, timeout=DRIFT_INTERVAL * 3 + 10, what="drift repaired under the chart's RBAC")
-    with urllib.request.urlopen(f"http://127.0.0.1:{chart_operator['port']}/healthz", timeout=5) as answer:
-        assert answer.status == 200
+    assert chart_operator["running"].get("/healthz")[0] == 200
     log = chart_operator["log"].read_text(errors="replace")
     assert "Forbidden" not in log and " 403" not in log, log[-3000:]
 

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import ssl
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sre_operator.config import ENV_PREFIX
 from tests.support.controlplane import (
     HOW_TO_PROVIDE,
     ControlPlane,
@@ -29,11 +35,58 @@ DRIFT_INTERVAL = 3.0
 os.environ.setdefault("SRE_OPERATOR_DRIFT_INTERVAL", str(DRIFT_INTERVAL))
 
 
+@dataclass(frozen=True)
+class RunningOperator:
+    """Where a test operator serves: its HTTP server and its admission webhook (HTTPS)."""
+
+    http: str
+    webhook: str
+
+    def get(self, path: str) -> tuple[int, Any]:
+        """GET on the HTTP server: status and decoded JSON (or text)."""
+        return request(self.http + path)
+
+    def post(self, path: str, body: Any = None) -> tuple[int, Any]:
+        return request(self.http + path, "POST", body)
+
+
+def request(url: str, method: str = "GET", body: Any = None, context: ssl.SSLContext | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    message = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(message, timeout=10, context=context) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def addresses(cert_dir: Path | None = None) -> tuple[list[str], RunningOperator]:
+    """``run`` flags for free loopback ports (the webhook serving from ``cert_dir`` when given)."""
+    http, webhook = free_port(), free_port()
+    flags = ["--http-address", f"127.0.0.1:{http}", "--webhook-address", f"127.0.0.1:{webhook}"]
+    if cert_dir is not None:
+        flags += ["--webhook-cert-dir", str(cert_dir)]
+    return flags, RunningOperator(f"http://127.0.0.1:{http}", f"https://127.0.0.1:{webhook}")
+
+
 @contextmanager
-def operator_in_process(kubeconfig: Path) -> Iterator[None]:
-    """kopf with the real handlers, in a thread; stopped (and its tasks cancelled) on exit."""
+def operator_in_process(
+    kubeconfig: Path, *, cert_dir: Path | None = None, **settings: str
+) -> Iterator[RunningOperator]:
+    """kopf with the real handlers, in a thread; stopped (and its tasks cancelled) on exit.
+
+    ``settings`` are operator settings by their variable's name without the prefix (PROMETHEUS_URL=...).
+    """
+    flags, running = addresses(cert_dir)
+    given = {flags[i].removeprefix("--").upper().replace("-", "_"): flags[i + 1] for i in range(0, len(flags), 2)}
+    values = {**given, **settings, "KUBECONFIG": str(kubeconfig)}
+    saved = {name: os.environ.get(ENV_PREFIX + name) for name in values}
+    os.environ.update({ENV_PREFIX + name: value for name, value in values.items()})
     os.environ["KUBECONFIG"] = str(kubeconfig)
-    os.environ["SRE_OPERATOR_KUBECONFIG"] = str(kubeconfig)
     import kopf
 
     import sre_operator.handlers  # noqa: F401 - registers the handlers
@@ -49,14 +102,26 @@ def operator_in_process(kubeconfig: Path) -> Iterator[None]:
 
     thread = threading.Thread(target=serve, name="kopf", daemon=True)
     thread.start()
-    if not ready.wait(60):
-        stop.set()
-        raise RuntimeError(f"the operator did not start: {failure}")
     try:
-        yield
+        if not ready.wait(60):
+            raise RuntimeError(f"the operator did not start: {failure}")
+        wait_for(lambda: _answers(running.http + "/healthz"), timeout=30, what="the operator's HTTP server")
+        yield running
     finally:
         stop.set()
         thread.join(30)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(ENV_PREFIX + name, None)
+            else:
+                os.environ[ENV_PREFIX + name] = value
+
+
+def _answers(url: str) -> bool:
+    try:
+        return request(url)[0] in (200, 503)
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -101,9 +166,8 @@ def cluster_with_operator(folder: Path, crds: list[dict[str, Any]]) -> Iterator[
     plane = start_control_plane(folder, binaries, garbage_collector=False)
     try:
         install_crds(plane, crds)
-        with operator_subprocess(
-            plane.kubeconfig, plane.folder / "operator.log", "--liveness", f"http://127.0.0.1:{free_port()}/healthz"
-        ):
+        flags, _ = addresses()
+        with operator_subprocess(plane.kubeconfig, plane.folder / "operator.log", *flags):
             yield plane
     finally:
         plane.stop()

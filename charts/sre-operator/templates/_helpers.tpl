@@ -37,8 +37,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   resources: [customresourcedefinitions]
   verbs: [list, watch]
 - apiGroups: [reliability.dev]
-  resources: [servicereliabilityplans, errorbudgetpolicies, releasegates]
+  resources: [servicereliabilityplans, errorbudgetpolicies]
   verbs: [list, watch, patch]
+- apiGroups: [reliability.dev]
+  resources: [releasegates]
+  verbs: [list, watch]
 - apiGroups: [reliability.dev]
   resources: [servicereliabilityplans/status, errorbudgetpolicies/status, releasegates/status]
   verbs: [patch]
@@ -51,9 +54,33 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
+- apiGroups: [apps]
+  resources: [replicasets, controllerrevisions]
+  verbs: [list]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [list, patch]
+- apiGroups: [argoproj.io]
+  resources: [rollouts]
+  verbs: [list, patch]
 {{- if .Values.peering.enabled }}
 - apiGroups: [kopf.dev]
   resources: [clusterkopfpeerings, kopfpeerings]
   verbs: [get, list, watch, patch]
 {{- end }}
+{{- end -}}
+
+
+{{- define "sre-operator.webhookSecret" -}}
+{{ include "sre-operator.fullname" . }}-webhook-tls
+{{- end -}}
+
+{{- define "sre-operator.certManager" -}}
+{{- if eq (toString .Values.webhook.certManager) "true" -}}true
+{{- else if and (eq (toString .Values.webhook.certManager) "auto") (.Capabilities.APIVersions.Has "cert-manager.io/v1") -}}true
+{{- end -}}
+{{- end -}}
+
+{{- define "sre-operator.templateChanged" -}}
+request.operation == 'CREATE' || !has(object.spec.template) || !has(oldObject.spec.template) || object.spec.template != oldObject.spec.template
 {{- end -}}

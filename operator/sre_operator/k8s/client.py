@@ -51,7 +51,7 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("reliability.dev", "servicereliabilityplans/status"): ("patch",),
     ("reliability.dev", "errorbudgetpolicies"): ("list", "watch", "patch"),
     ("reliability.dev", "errorbudgetpolicies/status"): ("patch",),
-    ("reliability.dev", "releasegates"): ("list", "watch", "patch"),
+    ("reliability.dev", "releasegates"): ("list", "watch"),  # decided by the evaluation loop, not by kopf
     ("reliability.dev", "releasegates/status"): ("patch",),
     # Server-side apply of an object that does not exist yet is authorised as "create".
     ("monitoring.coreos.com", "prometheusrules"): ("get", "list", "create", "patch", "update", "delete"),

@@ -82,6 +82,11 @@ def hotfix(change_class: str = "hotfix") -> dict[str, Any]:
     )
 
 
+def left_over_hotfix() -> dict[str, Any]:
+    annotations = {"reliability.dev/change-class": "hotfix"}
+    return review(workload(image="shop/checkout:3.0", annotations=annotations), workload(annotations=annotations))
+
+
 ROLLOUT_GATE = gate(targets=(Target(api_version="argoproj.io/v1alpha1", kind="Rollout", name="checkout-api"),))
 STATEFUL_GATE = gate(targets=(Target(kind="StatefulSet", name="checkout-api"),))
 SELECTOR_GATE = gate(targets=(Target(kind="Deployment", selector={"matchLabels": {"app": "checkout"}}),))
@@ -96,6 +101,8 @@ SELECTOR_GATE = gate(targets=(Target(kind="Deployment", selector={"matchLabels":
         ("rollout restart while frozen", restarted(), [gate()], True),
         ("exception change class while frozen", hotfix(), [gate()], True),
         ("a change class the policy does not except", hotfix("feature"), [gate()], False),
+        ("a change class with a ticket", hotfix("hotfix:INC-124"), [gate()], True),
+        ("a change class left from an earlier change", left_over_hotfix(), [gate()], False),
         ("override active", new_image(), [gate(override_active=True, allowed=True, state="Frozen")], True),
         ("dry-run gate", new_image(), [gate(dry_run=True, allowed=True)], True),
         ("gate with admission off", new_image(), [gate(admission=False)], True),
@@ -126,7 +133,7 @@ def test_a_denial_names_the_gate_its_reason_and_what_is_still_admitted() -> None
     assert verdict.message.startswith(
         "release gate shop/checkout: Frozen: availability has -12% of its 30d budget left (rule freeze)."
     )
-    assert "reliability.dev/change-class of one of [hotfix, security]" in verdict.message
+    assert "sets annotation reliability.dev/change-class to one of [hotfix, security]" in verdict.message
     assert [r.outcome for r in verdict.records] == ["denied"]
 
 

@@ -295,7 +295,7 @@ def start_control_plane(
                 [
                     str(binaries / "kube-controller-manager"),
                     f"--kubeconfig={kubeconfig}",
-                    "--controllers=garbagecollector,namespace",
+                    "--controllers=garbagecollector,namespace,deployment",  # deployment: ReplicaSets, so rollbacks are real
                     "--leader-elect=false",
                     f"--cert-dir={folder / 'kcm-certs'}",
                     "--bind-address=127.0.0.1",

@@ -5,9 +5,9 @@ It lets through what keeps a service alive or is not a release at all:
 scaling, ``kubectl rollout restart`` (only the ``restartedAt`` annotation of
 the template changes), a rollback to the template of one of the workload's
 existing revisions, a workload created where none ran (unless the policy says
-``exceptions.newWorkloads: false``), changes whose ``reliability.dev/change-class``
-annotation names one of the policy's exceptions, and anything while an
-override is active. A dry-run request is judged exactly like a real one.
+``exceptions.newWorkloads: false``), changes that set the ``reliability.dev/change-class``
+annotation to one of the policy's exceptions (``hotfix``, or ``hotfix:INC-124``
+to claim it again later), and anything while an override is active. A dry-run request is judged exactly like a real one.
 """
 
 from __future__ import annotations
@@ -97,6 +97,19 @@ def normalised_template(template: Any) -> Any:
     return result
 
 
+def change_class_of(new: Mapping[str, Any], old: Mapping[str, Any]) -> str:
+    """The change class this request claims: set (or changed) by the request itself, so a class left on a
+    workload does not wave every later change through. ``hotfix`` and ``hotfix:INC-124`` both claim ``hotfix``."""
+
+    def annotation(obj: Mapping[str, Any]) -> str:
+        return str(((obj.get("metadata") or {}).get("annotations") or {}).get(CHANGE_CLASS_ANNOTATION, ""))
+
+    claimed = annotation(new)
+    if not claimed or claimed == annotation(old):
+        return ""
+    return claimed.partition(":")[0].strip()
+
+
 def _template(obj: Mapping[str, Any] | None) -> Any:
     return ((obj or {}).get("spec") or {}).get("template")
 
@@ -127,7 +140,7 @@ def judge(
     what = f"{kind_name} {name}"
     if operation == "UPDATE" and normalised_template(_template(new)) == normalised_template(_template(old)):
         return Verdict(True)  # scaling, a restart, metadata: not a release
-    change_class = (metadata.get("annotations") or {}).get(CHANGE_CLASS_ANNOTATION, "")
+    change_class = change_class_of(new, old)
     allowed, denials, warnings, records = True, [], [], []
     rollback: bool | None = None
     for gate in matching:
@@ -158,8 +171,8 @@ def judge(
         exceptions = ", ".join(gate.change_classes) or "none"
         denials.append(
             f"release gate {gate.key}: {gate.reason}. Still admitted: scaling, rollout restart, rollback to an "
-            f"earlier revision, annotation {CHANGE_CLASS_ANNOTATION} of one of [{exceptions}], or an override on "
-            "the gate"
+            f"earlier revision, a change that sets annotation {CHANGE_CLASS_ANNOTATION} to one of [{exceptions}], or "
+            "an override on the gate"
         )
         records.append(Record(gate, "denied", f"{what} denied: {gate.reason}"))
     return Verdict(allowed, "; ".join(denials), tuple(warnings), tuple(records))

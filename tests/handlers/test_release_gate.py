@@ -1,0 +1,290 @@
+"""Release gates enforced by the real API server: the webhook registered through `sre-operator webhook-config`,
+kubectl as a user runs it, and kube-controller-manager's deployment controller making real ReplicaSets.
+
+Without a Prometheus the operator knows no budget, so each policy's ``onUnknown`` decides: ``block`` freezes
+the gate with that reason, ``allow`` opens it. That drives every enforcement case without faking a budget;
+budgets read from a live Prometheus are proven in tests/budgets.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.controlplane import ControlPlane
+from tests.support.operator import RunningOperator, operator_in_process, wait_for
+
+pytestmark = pytest.mark.controlplane
+NAMESPACE = "gated"
+OPERATOR_USER = "sre-operator-gates"
+
+
+def plan() -> dict[str, Any]:
+    return {
+        "apiVersion": "reliability.dev/v1alpha1",
+        "kind": "ServiceReliabilityPlan",
+        "metadata": {"name": "checkout", "namespace": NAMESPACE},
+        "spec": {
+            "service": {"name": "checkout", "owner": {"team": "payments"}},
+            "slos": [
+                {
+                    "name": "availability",
+                    "objective": 99.9,
+                    "indicator": {
+                        "ratio": {"errors": 'http_requests_total{code=~"5.."}', "total": "http_requests_total"}
+                    },
+                }
+            ],
+            "release": {"policyRef": "checkout-budget"},
+        },
+    }
+
+
+def policy(on_unknown: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "reliability.dev/v1alpha1",
+        "kind": "ErrorBudgetPolicy",
+        "metadata": {"name": "checkout-budget", "namespace": NAMESPACE},
+        "spec": {
+            "rules": [{"name": "freeze", "when": {"budgetRemainingBelow": 0}, "actions": ["freezeReleases"]}],
+            "exceptions": {"changeClasses": ["hotfix", "security"]},
+            "onUnknown": on_unknown,
+        },
+    }
+
+
+def gate(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "reliability.dev/v1alpha1",
+        "kind": "ReleaseGate",
+        "metadata": {"name": "checkout", "namespace": NAMESPACE},
+        "spec": {"planRef": {"name": "checkout"}, "targets": [{"kind": "Deployment", "name": "api"}], **spec},
+    }
+
+
+def deployment(image: str) -> dict[str, Any]:
+    labels = {"app": "checkout"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "api", "namespace": NAMESPACE, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "api", "image": image}]}},
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def gated(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningOperator]:
+    if not control_plane.has_garbage_collector:
+        pytest.skip("kube-controller-manager is not among the control-plane binaries: no ReplicaSets, no rollbacks")
+    pair = control_plane.webhook_serving_pair("release-gate-webhook")
+    cert_dir = tmp_path_factory.mktemp("webhook-tls")
+    (cert_dir / "tls.crt").write_bytes(pair.cert.read_bytes())
+    (cert_dir / "tls.key").write_bytes(pair.key.read_bytes())
+    control_plane.kubectl("create", "namespace", NAMESPACE)
+    control_plane.kubectl("label", "namespace", NAMESPACE, "reliability.dev/release-gates=enabled", check=True)
+    with operator_in_process(
+        control_plane.user_kubeconfig(OPERATOR_USER), cert_dir=cert_dir, EVALUATION_INTERVAL="1"
+    ) as running:
+        config = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sre_operator.cli",
+                "webhook-config",
+                "--url",
+                running.webhook,
+                "--ca-file",
+                str(control_plane.ca.cert_path),
+                "--failure-policy",
+                "Fail",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert control_plane.apply(config).returncode == 0
+        try:
+            yield running
+        finally:
+            control_plane.kubectl("delete", "validatingwebhookconfiguration", "sre-operator-release-gates")
+
+
+def kubectl(plane: ControlPlane, *args: str) -> subprocess.CompletedProcess[str]:
+    return plane.kubectl("-n", NAMESPACE, *args)
+
+
+def gate_status(plane: ControlPlane) -> dict[str, Any]:
+    result = kubectl(plane, "get", "rgate", "checkout", "-o", "json")
+    return dict(json.loads(result.stdout).get("status") or {}) if result.returncode == 0 else {}
+
+
+def wait_state(plane: ControlPlane, state: str, allowed: bool, running: RunningOperator) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
+        status = gate_status(plane)
+        code, answer = running.get(f"/v1/gates/{NAMESPACE}/checkout")
+        in_status = status.get("state") == state and status.get("allowed") is allowed
+        if in_status and code == 200 and answer["state"] == state and answer["allowed"] is allowed:
+            return status
+        return None
+
+    found = wait_for(reached, timeout=30, what=f"gate {state} allowed={allowed}")
+    assert isinstance(found, dict)
+    return found
+
+
+def image_of(plane: ControlPlane) -> str:
+    body = json.loads(kubectl(plane, "get", "deployment", "api", "-o", "json").stdout)
+    return str(body["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+def replica_sets(plane: ControlPlane) -> int:
+    return len(json.loads(kubectl(plane, "get", "replicasets", "-o", "json").stdout)["items"])
+
+
+def test_a_frozen_gate_refuses_releases_and_lets_everything_else_through(
+    control_plane: ControlPlane, gated: RunningOperator
+) -> None:
+    plane = control_plane
+    assert plane.apply([plan(), policy("allow"), gate()]).returncode == 0
+    wait_state(plane, "Open", True, gated)
+    assert plane.apply([deployment("shop/checkout:1.0")]).returncode == 0
+    assert kubectl(plane, "set", "image", "deployment/api", "api=shop/checkout:2.0").returncode == 0
+    wait_for(lambda: replica_sets(plane) == 2, what="two ReplicaSets (two revisions) from the deployment controller")
+
+    assert plane.apply([policy("block")]).returncode == 0
+    frozen = wait_state(plane, "Frozen", False, gated)
+    assert "policy onUnknown blocks releases" in frozen["reason"]
+
+    refused = kubectl(plane, "set", "image", "deployment/api", "api=shop/checkout:3.0")
+    assert refused.returncode != 0
+    assert 'admission webhook "release-gate.reliability.dev" denied the request' in refused.stderr
+    assert "release gate gated/checkout: Frozen: budget of availability unknown" in refused.stderr
+    predicted = kubectl(plane, "set", "image", "deployment/api", "api=shop/checkout:3.0", "--dry-run=server")
+    assert (
+        predicted.returncode != 0
+        and predicted.stderr.split("denied the request: ")[1] == (refused.stderr.split("denied the request: ")[1])
+    )
+    assert image_of(plane) == "shop/checkout:2.0"
+
+    assert kubectl(plane, "scale", "deployment/api", "--replicas=3").returncode == 0
+    undo = kubectl(plane, "rollout", "undo", "deployment/api")
+    assert undo.returncode == 0, undo.stderr
+    assert image_of(plane) == "shop/checkout:1.0"
+    restart = kubectl(plane, "rollout", "restart", "deployment/api")
+    assert restart.returncode == 0, restart.stderr
+
+    hotfix = kubectl(
+        plane,
+        "patch",
+        "deployment",
+        "api",
+        "--type=merge",
+        "-p",
+        json.dumps(
+            {
+                "metadata": {"annotations": {"reliability.dev/change-class": "hotfix"}},
+                "spec": {"template": {"spec": {"containers": [{"name": "api", "image": "shop/checkout:1.0.1"}]}}},
+            }
+        ),
+    )
+    assert hotfix.returncode == 0, hotfix.stderr
+    assert image_of(plane) == "shop/checkout:1.0.1"
+
+    # Recorded: the one real denial and the admitted exceptions; the server-side dry run left no trace.
+    def recorded() -> list[dict[str, Any]] | None:
+        decisions = gate_status(plane).get("lastDecisions") or []
+        outcomes = sorted(d["outcome"] for d in decisions)
+        return decisions if outcomes == ["denied", "exception", "exception"] else None
+
+    decisions = wait_for(recorded, what="denial and exceptions in status.lastDecisions")
+    assert isinstance(decisions, list)
+    assert any("rollback to an earlier revision" in d["message"] for d in decisions)
+    assert any("change class 'hotfix'" in d["message"] for d in decisions)
+    assert all(d["user"] == "admin" for d in decisions)
+    events = json.loads(
+        kubectl(
+            plane,
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=checkout,involvedObject.kind=ReleaseGate",
+            "-o",
+            "json",
+        ).stdout
+    )["items"]
+    reasons = [e["reason"] for e in events]
+    assert reasons.count("ReleaseDenied") == 1 and reasons.count("ExceptionAdmitted") == 2
+    _, metrics = gated.get("/metrics")
+    assert 'sre_operator_admissions_total{decision="denied",gate="checkout",namespace="gated"} 1.0' in metrics
+
+
+def test_an_override_opens_the_gate_and_dry_run_only_warns(control_plane: ControlPlane, gated: RunningOperator) -> None:
+    plane = control_plane
+    assert plane.apply([plan(), policy("allow"), gate()]).returncode == 0
+    wait_state(plane, "Open", True, gated)
+    assert plane.apply([deployment("shop/checkout:1.0.1")], "--force-conflicts").returncode == 0
+    assert plane.apply([policy("block")]).returncode == 0
+    wait_state(plane, "Frozen", False, gated)
+    assert kubectl(plane, "set", "image", "deployment/api", "api=shop/checkout:4.0").returncode != 0
+
+    expires = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert plane.apply([gate(overrides=[{"reason": "INC-9 fix", "by": "alice", "expires": expires}])]).returncode == 0
+    opened = wait_state(plane, "Open", True, gated)
+    assert opened["reason"].startswith(f"Open: override by alice until {expires} (INC-9 fix)")
+    assert kubectl(plane, "set", "image", "deployment/api", "api=shop/checkout:4.0").returncode == 0
+
+    expired = "2026-01-01T00:00:00Z"
+    assert plane.apply([gate(overrides=[{"reason": "old", "by": "bob", "expires": expired}])]).returncode == 0
+    frozen = wait_state(plane, "Frozen", False, gated)
+    assert frozen["expiredOverrides"] == [f"by bob until {expired}: old"]
+
+    assert plane.apply([gate(mode="dryRun")]).returncode == 0
+    dry = wait_state(plane, "Frozen", True, gated)
+    assert dry["reason"].endswith("(dry run: would block, blocks nothing)")
+    warned = kubectl(plane, "set", "image", "deployment/api", "api=shop/checkout:5.0")
+    assert warned.returncode == 0
+    assert "Warning: release gate gated/checkout would block this change (dry run)" in warned.stderr
+    predicted = kubectl(plane, "set", "image", "deployment/api", "api=shop/checkout:6.0", "--dry-run=server")
+    assert predicted.returncode == 0 and "would block this change (dry run)" in predicted.stderr
+
+    assert plane.apply([gate(), policy("allow")]).returncode == 0
+    wait_state(plane, "Open", True, gated)
+    assert kubectl(plane, "set", "image", "deployment/api", "api=shop/checkout:6.0").returncode == 0
+    assert image_of(plane) == "shop/checkout:6.0"
+
+
+def test_the_gate_api_and_flagger_answer_from_the_gate(control_plane: ControlPlane, gated: RunningOperator) -> None:
+    plane = control_plane
+    assert plane.apply([plan(), policy("block"), gate()]).returncode == 0
+    frozen = wait_state(plane, "Frozen", False, gated)
+    code, answer = gated.get(f"/v1/gates/{NAMESPACE}/checkout")
+    assert code == 200
+    assert {k: answer[k] for k in ("allowed", "state", "reason", "decisionId")} == {
+        "allowed": False,
+        "state": "Frozen",
+        "reason": frozen["reason"],
+        "decisionId": frozen["decisionId"],
+    }
+    assert set(answer) >= {"budgetRemaining", "burnRates"}
+    flagger = {"name": "api", "namespace": NAMESPACE, "phase": "Progressing", "metadata": {}}
+    assert gated.post(f"/v1/flagger/{NAMESPACE}/checkout", flagger)[0] == 423
+    assert plane.apply([policy("allow")]).returncode == 0
+    wait_state(plane, "Open", True, gated)
+    assert gated.post(f"/v1/flagger/{NAMESPACE}/checkout", flagger)[0] == 200
+    assert gated.get(f"/v1/gates/{NAMESPACE}/missing") == (
+        404,
+        {"error": f"no ReleaseGate {NAMESPACE}/missing known to this operator"},
+    )
+    assert gated.get("/v1/gates/Bad_Name/x")[0] == 400
+    printed = kubectl(plane, "get", "rgate", "checkout").stdout
+    assert printed.split("\n")[0].split()[:5] == ["NAME", "STATE", "ALLOWED", "BUDGET", "REASON"]

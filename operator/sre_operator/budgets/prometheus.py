@@ -108,4 +108,4 @@ class PrometheusClient:
         except QueryFailed as error:
             return Snapshot(read_at, {}, str(error), len(QUERIES))
         remaining, sampled_at, burn_rates = results
-        return Snapshot(read_at, readings_from(remaining, sampled_at, burn_rates), "", len(QUERIES))
+        return Snapshot(read_at, readings_from(remaining, sampled_at, burn_rates), "", len(QUERIES), read_at)

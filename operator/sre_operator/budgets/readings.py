@@ -40,6 +40,15 @@ class Snapshot:
     readings: Mapping[SloKey, Reading] = field(default_factory=dict)
     error: str = ""
     queries: int = 0
+    last_success: float | None = None
+    """When Prometheus last answered (``read_at`` itself when this read succeeded)."""
+
+    @property
+    def unreachable_for(self) -> float:
+        """Seconds Prometheus has failed to answer (0 while it answers)."""
+        if not self.error:
+            return 0.0
+        return self.read_at - (self.last_success if self.last_success is not None else self.read_at)
 
 
 def _key(metric: Mapping[str, str]) -> SloKey | None:
@@ -102,31 +111,38 @@ def _age_words(age: float) -> str:
 
 
 def slo_budget(
-    snapshot: Snapshot | None, key: SloKey, window: str, stale_after: float, *, configured: bool = True
+    snapshot: Snapshot | None,
+    key: SloKey,
+    window: str,
+    stale_after: float,
+    unreachable_after: float = 0.0,
+    *,
+    configured: bool = True,
 ) -> SloBudget:
-    """What the gate may trust of one SLO: its numbers, or why they are unknown."""
+    """What the gate may trust of one SLO: its numbers, or why they are unknown.
+
+    After a failed read the last readings stand for ``unreachable_after`` seconds, so one lost query
+    does not move a gate; past that, every budget is unknown and says why."""
     slo = key[2]
     if not configured:
         return SloBudget(slo, window, unknown="no Prometheus configured (--prometheus-url)")
     assert snapshot is not None
+    if snapshot.error and (snapshot.last_success is None or snapshot.unreachable_for > unreachable_after):
+        return SloBudget(slo, window, unknown=f"Prometheus cannot be read: {snapshot.error}")
     reading = snapshot.readings.get(key)
     if reading is None:
-        if snapshot.error:
-            return SloBudget(slo, window, unknown=f"Prometheus cannot be read: {snapshot.error}")
         return SloBudget(slo, window, unknown="no data: its rules are not loaded or have not recorded yet")
     age = snapshot.read_at - reading.sampled_at if reading.sampled_at is not None else None
     if reading.remaining is None:
         return SloBudget(slo, window, None, reading.burn_rates, age, "no data: no requests in the window")
     if age is not None and age > stale_after:
         why = f"stale: last sample {_age_words(age)} ago"
-        if snapshot.error:
-            why += f", Prometheus cannot be read: {snapshot.error}"
         return SloBudget(slo, window, reading.remaining, reading.burn_rates, age, why)
     return SloBudget(slo, window, reading.remaining, reading.burn_rates, age)
 
 
 def carry_forward(previous: Snapshot | None, failed: Snapshot) -> Snapshot:
-    """After a failed read, keep the last readings (they go stale by their own age) and say why."""
+    """After a failed read, keep the last readings and when Prometheus last answered, and say why."""
     if previous is None:
         return failed
-    return Snapshot(failed.read_at, previous.readings, failed.error, failed.queries)
+    return Snapshot(failed.read_at, previous.readings, failed.error, failed.queries, previous.last_success)

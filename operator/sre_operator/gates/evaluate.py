@@ -28,6 +28,7 @@ class BudgetSource:
     snapshot: Snapshot | None
     stale_after: float
     configured: bool = True
+    unreachable_after: float = 0.0
 
     @property
     def evaluated(self) -> bool:
@@ -43,6 +44,7 @@ def plan_budgets(plan: ServiceReliabilityPlan, source: BudgetSource) -> dict[str
             (namespace, service, slo.name),
             slo_window(slo),
             source.stale_after,
+            source.unreachable_after,
             configured=source.configured,
         )
         for slo in plan.spec.slos

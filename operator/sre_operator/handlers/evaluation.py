@@ -60,8 +60,17 @@ class Writes:
     pauses: list[tuple[Known, ReleaseGate, bool]] = field(default_factory=list)
 
 
+UNREACHABLE_CYCLES = 2.5
+"""Failed reads in a row (in evaluation intervals) before budgets count as unknown: one lost query moves no gate."""
+
+
 def _source(state: OperatorState) -> BudgetSource:
-    return BudgetSource(state.snapshot, state.config.budget_stale_after, configured=state.prometheus is not None)
+    return BudgetSource(
+        state.snapshot,
+        state.config.budget_stale_after,
+        configured=state.prometheus is not None,
+        unreachable_after=UNREACHABLE_CYCLES * state.config.evaluation_interval,
+    )
 
 
 def _plan_cycle(state: OperatorState, known: Known, plan: ServiceReliabilityPlan, now: str, writes: Writes) -> None:

@@ -1,0 +1,193 @@
+"""The operator against a live Prometheus: budgets into plan status and metrics, gates that open and freeze on
+them, a freeze that lifts only after holdFor, and a Prometheus that stops."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.budgets.conftest import NAMESPACE, TRAFFIC, plan_document
+from tests.support.controlplane import ControlPlane
+from tests.support.operator import RunningOperator, operator_in_process, wait_for
+from tests.support.prometheus import LivePrometheus
+
+pytestmark = pytest.mark.controlplane
+OPERATOR_USER = "sre-operator-budgets"
+
+
+def policy(name: str, freeze_below: float, hold_for: str = "1h") -> dict[str, Any]:
+    return {
+        "apiVersion": "reliability.dev/v1alpha1",
+        "kind": "ErrorBudgetPolicy",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "rules": [
+                {"name": "warn", "when": {"budgetRemainingBelow": 60}, "actions": ["notify"]},
+                {
+                    "name": "freeze",
+                    "when": {"budgetRemainingBelow": freeze_below},
+                    "actions": ["freezeReleases", "requirePostmortem"],
+                },
+            ],
+            "unfreeze": {"budgetRemainingAbove": 0, "holdFor": hold_for},
+            "onUnknown": "allow",
+        },
+    }
+
+
+def gate(service: str, policy_name: str = "budget-policy") -> dict[str, Any]:
+    return {
+        "apiVersion": "reliability.dev/v1alpha1",
+        "kind": "ReleaseGate",
+        "metadata": {"name": service, "namespace": NAMESPACE},
+        "spec": {
+            "planRef": {"name": service},
+            "policyRef": {"name": policy_name},
+            "targets": [{"kind": "Deployment", "name": service}],
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def operator(control_plane: ControlPlane, live_prometheus: LivePrometheus) -> Iterator[RunningOperator]:
+    control_plane.kubectl("create", "namespace", NAMESPACE)
+    documents = [plan_document(service) for service in TRAFFIC]
+    documents += [policy("budget-policy", 0), policy("recovery-policy", 10)]
+    documents += [gate("healthy"), gate("spent"), gate("recovering", "recovery-policy")]
+    assert control_plane.apply(documents).returncode == 0
+    with operator_in_process(
+        control_plane.user_kubeconfig(OPERATOR_USER),
+        PROMETHEUS_URL=live_prometheus.url,
+        EVALUATION_INTERVAL="1",
+        BUDGET_STALE_AFTER="3600",
+    ) as running:
+        yield running
+
+
+def status_of(plane: ControlPlane, resource: str, name: str) -> dict[str, Any]:
+    result = plane.kubectl("-n", NAMESPACE, "get", resource, name, "-o", "json")
+    return dict(json.loads(result.stdout).get("status") or {}) if result.returncode == 0 else {}
+
+
+def settled(plane: ControlPlane, name: str, state: str) -> dict[str, Any]:
+    found = wait_for(
+        lambda: (lambda s: s if s.get("state") == state else None)(status_of(plane, "rgate", name)),
+        timeout=30,
+        what=f"gate {name} {state}",
+    )
+    assert isinstance(found, dict)
+    return found
+
+
+def test_budgets_decide_the_gates(control_plane: ControlPlane, operator: RunningOperator) -> None:
+    healthy = settled(control_plane, "healthy", "Open")
+    assert healthy["reason"] == "Open: availability has 50% of its 30d budget left (rule warn: notify)"
+    assert healthy["budgetRemaining"] == pytest.approx(0.5, abs=0.01)
+    assert healthy["burnRates"]["1h"] == pytest.approx(0.5, abs=0.01)
+    spent = settled(control_plane, "spent", "Frozen")
+    assert spent["reason"] == (
+        "Frozen: availability has -100% of its 30d budget left (rule freeze); reopens above 0% held for 1h"
+    )
+    assert (spent["allowed"], spent["slo"], spent["rule"], spent["frozenBy"]) == (
+        False,
+        "availability",
+        "freeze",
+        "budget",
+    )
+    code, answer = operator.get(f"/v1/gates/{NAMESPACE}/spent")
+    assert code == 200 and answer["budgetRemaining"] == pytest.approx(-1.0, abs=0.01)
+    assert answer["decisionId"] == spent["decisionId"]
+
+
+def test_plans_show_their_budgets_and_the_policy_acts(control_plane: ControlPlane, operator: RunningOperator) -> None:
+    def plan_budget() -> dict[str, Any] | None:
+        slos = status_of(control_plane, "srp", "spent").get("slos") or {}
+        return slos.get("availability") if "budgetRemaining" in slos.get("availability", {}) else None
+
+    slo = wait_for(plan_budget, what="status.slos of plan spent")
+    assert isinstance(slo, dict)
+    assert slo["budgetRemaining"] == pytest.approx(-1.0, abs=0.01) and slo["unknown"] == ""
+    assert slo["rules"] == ["warn", "freeze"] and slo["burnRates"]["30d"] == pytest.approx(2.0, rel=0.01)
+    required = status_of(control_plane, "srp", "spent")["postmortemsRequired"]
+    assert [(r["slo"], r["rule"], r["url"]) for r in required] == [("availability", "freeze", "")]
+    listed = control_plane.kubectl("-n", NAMESPACE, "get", "srp").stdout
+    rows = {line.split()[0]: line.split()[3] for line in listed.splitlines()[1:]}
+    assert rows == {"healthy": "50%", "spent": "-100%", "recovering": "5%"}
+    events = json.loads(
+        control_plane.kubectl(
+            "-n", NAMESPACE, "get", "events", "--field-selector", "reason=BudgetPolicy", "-o", "json"
+        ).stdout
+    )["items"]
+    notified = {(e["involvedObject"]["name"], e["message"].split(" (")[0]) for e in events}
+    assert ("healthy", "rule warn") in notified and ("spent", "rule freeze") in notified
+    _, metrics = operator.get("/metrics")
+    assert (
+        'sre_operator_slo_error_budget_remaining_ratio{namespace="budgets",service="healthy",slo="availability"} 0.5'
+        in metrics
+    )
+    assert 'sre_operator_gate_state{gate="spent",namespace="budgets",state="Frozen"} 1.0' in metrics
+    assert "sre_operator_evaluation_duration_seconds_count" in metrics
+
+
+def test_a_quiet_cycle_writes_nothing(control_plane: ControlPlane, operator: RunningOperator) -> None:
+    settled(control_plane, "spent", "Frozen")
+    time.sleep(2)
+    mark = control_plane.audit_mark()
+    time.sleep(5)  # five evaluation cycles
+    writes = control_plane.writes_since(mark, OPERATOR_USER)
+    assert [(w["verb"], w["objectRef"].get("name")) for w in writes] == []
+
+
+def test_a_freeze_lifts_only_after_hold_for(control_plane: ControlPlane, operator: RunningOperator) -> None:
+    frozen = settled(control_plane, "recovering", "Frozen")
+    assert "5% of its 30d budget left (rule freeze)" in frozen["reason"]
+    # The policy now freezes only below 0%: the budget (5%) is above the unfreeze line, which must hold 6s.
+    assert control_plane.apply([policy("recovery-policy", 0, hold_for="6s")]).returncode == 0
+    seen: list[tuple[float, str, str]] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = status_of(control_plane, "rgate", "recovering")
+        seen.append((time.monotonic(), status["state"], status["reason"]))
+        if status["state"] == "Open":
+            break
+        time.sleep(0.25)
+    recovering = [t for t, state, reason in seen if state == "Frozen" and reason.startswith("Frozen: recovering")]
+    opened = [t for t, state, _ in seen if state == "Open"]
+    assert recovering and opened, seen
+    assert opened[0] - recovering[0] >= 4.5, "the freeze lifted before holdFor"
+    assert {state for t, state, _ in seen if t < opened[0]} == {"Frozen"}
+    assert seen[-1][2] == "Open: availability has 5% of its 30d budget left; above 0% for 6s"
+
+
+def test_a_stopped_prometheus_follows_on_unknown_without_flapping(
+    control_plane: ControlPlane, operator: RunningOperator, live_prometheus: LivePrometheus
+) -> None:
+    settled(control_plane, "spent", "Frozen")
+    settled(control_plane, "healthy", "Open")
+    live_prometheus.stop()
+    try:
+        healthy = wait_for(
+            lambda: (lambda s: s if "cannot be read" in s.get("reason", "") else None)(
+                status_of(control_plane, "rgate", "healthy")
+            ),
+            what="the healthy gate saying Prometheus cannot be read",
+        )
+        assert isinstance(healthy, dict)
+        assert healthy["state"] == "Open" and healthy["allowed"] is True
+        assert healthy["reason"].startswith("Open: budget of availability unknown (Prometheus cannot be read: ")
+        assert healthy["reason"].endswith("; policy onUnknown allows releases")
+        spent = status_of(control_plane, "rgate", "spent")
+        assert spent["state"] == "Frozen" and "unknown budgets do not lift a budget freeze" in spent["reason"]
+        first = {name: status_of(control_plane, "rgate", name)["decisionId"] for name in ("healthy", "spent")}
+        time.sleep(5)  # five cycles without Prometheus: the same decisions, no flapping
+        after = {name: status_of(control_plane, "rgate", name) for name in ("healthy", "spent")}
+        assert {name: s["decisionId"] for name, s in after.items()} == first
+        assert after["healthy"]["reason"] == healthy["reason"]
+        slo = status_of(control_plane, "srp", "healthy")["slos"]["availability"]
+        assert slo["unknown"].startswith("Prometheus cannot be read")
+    finally:
+        live_prometheus.start()

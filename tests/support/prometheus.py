@@ -1,0 +1,168 @@
+"""A live Prometheus holding 30 days of history, as a user's would after a month of scraping.
+
+Raw request counters are backfilled with ``promtool tsdb create-blocks-from openmetrics``; the generated
+recording rules are then evaluated over that history with ``promtool tsdb create-blocks-from rules``, one
+pass per level of rules that read other recorded series, against the same Prometheus, which is restarted
+to load each level's blocks. Nothing is faked: the budgets the operator reads are what the generated
+rules compute from the counters.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sre_operator.generate import names
+from tests.support.controlplane import free_port
+
+DAY = 86_400
+HISTORY_DAYS = 30
+SCRAPE_STEP = 60
+LEVELS = (
+    {names.ERRORS_RATE, names.REQUESTS_RATE},
+    {names.ERROR_RATIO},
+    {names.OBJECTIVE, names.ERROR_BUDGET, names.BURN_RATE},
+    {names.BUDGET_REMAINING},
+)
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """A service's steady traffic: requests per second and the share of them that fail."""
+
+    job: str
+    requests_per_second: float
+    error_ratio: float
+
+
+def openmetrics(traffic: Sequence[Traffic], start: int, end: int, step: int = SCRAPE_STEP) -> str:
+    """Counters ``http_requests_total{job, code}`` for each service, one sample per ``step`` seconds."""
+    lines = ["# TYPE http_requests counter"]
+    for service in traffic:
+        errors_per_second = service.requests_per_second * service.error_ratio
+        for code, per_second in (("200", service.requests_per_second - errors_per_second), ("500", errors_per_second)):
+            lines.extend(
+                f'http_requests_total{{job="{service.job}",code="{code}"}} {per_second * (t - start):.6f} {t}'
+                for t in range(start, end + 1, step)
+            )
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
+
+
+def split_levels(groups: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The recording rules of ``groups``, level by level (alerts are left out)."""
+    return [
+        [{"name": group["name"], "rules": [r for r in group["rules"] if r.get("record") in level]} for group in groups]
+        for level in LEVELS
+    ]
+
+
+@dataclass
+class LivePrometheus:
+    binary: str
+    promtool: str
+    folder: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    end: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    def start(self) -> None:
+        config = self.folder / "prometheus.yml"
+        config.write_text(yaml.safe_dump({"global": {"evaluation_interval": "1m"}, "scrape_configs": []}))
+        log = (self.folder / "prometheus.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.data}",
+                # The default 15d would silently drop the older half of the history.
+                "--storage.tsdb.retention.time=90d",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"prometheus exited: {(self.folder / 'prometheus.log').read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("prometheus not ready after 60s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def _promtool(self, *args: str) -> None:
+        result = subprocess.run([self.promtool, *args], capture_output=True, text=True, check=False, timeout=600)
+        if result.returncode != 0:
+            raise RuntimeError(f"promtool {' '.join(args[:3])} failed: {result.stdout[-2000:]}{result.stderr[-2000:]}")
+
+    def _load_blocks(self, folder: Path) -> None:
+        self.stop()
+        for block in folder.iterdir():
+            if block.is_dir():
+                shutil.move(str(block), self.data / block.name)
+        self.start()
+
+    def backfill(self, traffic: Sequence[Traffic], groups: Sequence[dict[str, Any]], end: int) -> None:
+        """30 days of counters up to ``end``, then the recorded series: the 5-minute rates over the whole
+        history, and the levels that read them over the last minutes (budgets are read at the latest sample)."""
+        self.end = end
+        start = end - HISTORY_DAYS * DAY - 3600
+        raw = self.folder / "raw.om"
+        raw.write_text(openmetrics(traffic, start, end), encoding="utf-8")
+        self.data.mkdir(parents=True, exist_ok=True)
+        self._promtool("tsdb", "create-blocks-from", "openmetrics", str(raw), str(self.data))
+        raw.unlink()
+        self.start()
+        for index, level in enumerate(split_levels(groups)):
+            rules = self.folder / f"level-{index}.rules.yaml"
+            rules.write_text(yaml.safe_dump({"groups": level}, sort_keys=False), encoding="utf-8")
+            blocks = self.folder / f"level-{index}"
+            blocks.mkdir()
+            first = start + 600 if index == 0 else end - 900
+            self._promtool(
+                "tsdb", "create-blocks-from", "rules", "--quiet",
+                f"--url={self.url}", f"--start={first}", f"--end={end}",
+                f"--eval-interval={300 if index == 0 else 60}s", f"--output-dir={blocks}", str(rules),
+            )  # fmt: skip
+            self._load_blocks(blocks)
+
+    def query(self, expression: str) -> list[dict[str, Any]]:
+        import json
+        import urllib.parse
+
+        url = f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': expression})}"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            result: list[dict[str, Any]] = json.loads(answer.read())["data"]["result"]
+            return result

@@ -21,7 +21,7 @@ LABEL org.opencontainers.image.title="sre-operator" \
 COPY --from=build /opt/sre-operator /opt/sre-operator
 ENV PATH=/opt/sre-operator/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 USER 10001:10001
-EXPOSE 8080
+EXPOSE 8080 9443
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status != 200)"]
 ENTRYPOINT ["sre-operator"]

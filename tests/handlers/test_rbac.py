@@ -115,6 +115,68 @@ def test_the_operator_works_under_the_charts_rbac(control_plane: ControlPlane, c
     assert "Forbidden" not in log and " 403" not in log, log[-3000:]
 
 
+def exercise_release_gates(plane: ControlPlane, running: Any) -> None:
+    """Every API call release gates make: a frozen gate pauses a Deployment and a Rollout, and the webhook
+    looks up earlier revisions (ReplicaSets, ControllerRevisions) before it denies."""
+    import ssl
+
+    from tests.gates.test_admission import new_image
+    from tests.support.operator import request
+
+    policy = {
+        "apiVersion": "reliability.dev/v1alpha1",
+        "kind": "ErrorBudgetPolicy",
+        "metadata": {"name": "blocking", "namespace": NAMESPACE},
+        "spec": {"rules": [{"name": "f", "when": {"budgetRemainingBelow": 0}, "actions": ["freezeReleases"]}],
+                 "onUnknown": "block"},
+    }  # fmt: skip
+    targets = [
+        {"kind": "Deployment", "name": "api"},
+        {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "api"},
+        {"kind": "StatefulSet", "name": "api"},
+    ]
+    gate = {
+        "apiVersion": "reliability.dev/v1alpha1",
+        "kind": "ReleaseGate",
+        "metadata": {"name": "pausing", "namespace": NAMESPACE},
+        "spec": {"planRef": {"name": "checkout"}, "policyRef": {"name": "blocking"}, "targets": targets,
+                 "enforcement": {"pauseRollouts": True}},
+    }  # fmt: skip
+    template = {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{"name": "api", "image": "a:1"}]}}
+    workload_spec = {"replicas": 1, "selector": {"matchLabels": {"app": "api"}}, "template": template}
+    workloads = [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": NAMESPACE},
+         "spec": workload_spec},
+        {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "api", "namespace": NAMESPACE},
+         "spec": workload_spec},
+    ]  # fmt: skip
+    plan = yaml.safe_load((ROOT / "references" / "examples" / "checkout.yaml").read_text(encoding="utf-8"))
+    plan["metadata"]["namespace"] = NAMESPACE
+    assert plane.apply([plan, policy, gate, *workloads]).returncode == 0
+
+    def paused() -> bool:
+        found = [
+            json.loads(plane.kubectl("-n", NAMESPACE, "get", kind, "api", "-o", "json").stdout)["spec"].get("paused")
+            for kind in ("deployment", "rollout")
+        ]
+        return found == [True, True]
+
+    wait_for(paused, timeout=30, what="the Deployment and the Rollout paused by the frozen gate")
+    insecure = ssl.create_default_context()
+    insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE  # the operator's self-signed pair
+    for kind in ("Deployment", "StatefulSet"):
+        review = new_image(kind, name="api")
+        review["namespace"] = NAMESPACE
+        review["oldObject"]["metadata"].update(namespace=NAMESPACE, uid="0a6f4d2c-0000-4000-8000-000000000001")
+        status, answer = request(
+            running.webhook + "/validate/release-gate",
+            "POST",
+            {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": review},
+            context=insecure,
+        )
+        assert status == 200 and answer["response"]["allowed"] is False, answer
+
+
 def used_permissions(requests: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     """(group, resource, verb) of each request, as RBAC authorised it."""
     used = set()
@@ -148,6 +210,7 @@ def test_the_chart_grants_exactly_what_the_operator_uses(
         return True
 
     wait_for(validated, timeout=30, what="the policy and the gate validated")
+    exercise_release_gates(control_plane, chart_operator["running"])
     time.sleep(1)
     requests = control_plane.requests_since(chart_operator["mark"], SERVICE_ACCOUNT)
     denied = [(e["verb"], e["objectRef"]) for e in requests if e.get("responseStatus", {}).get("code") == 403]

@@ -288,3 +288,57 @@ def test_the_gate_api_and_flagger_answer_from_the_gate(control_plane: ControlPla
     assert gated.get("/v1/gates/Bad_Name/x")[0] == 400
     printed = kubectl(plane, "get", "rgate", "checkout").stdout
     assert printed.split("\n")[0].split()[:5] == ["NAME", "STATE", "ALLOWED", "BUDGET", "REASON"]
+
+
+def test_pause_rollouts_pauses_targets_while_frozen_and_resumes_only_its_own(
+    control_plane: ControlPlane, gated: RunningOperator
+) -> None:
+    plane = control_plane
+    worker, theirs = deployment("shop/worker:1"), deployment("shop/batch:1")
+    worker["metadata"]["name"], theirs["metadata"]["name"] = "worker", "batch"
+    worker["metadata"]["labels"] = theirs["metadata"]["labels"] = {"tier": "backend"}
+    theirs["spec"]["paused"] = True  # paused by its team, for reasons of their own
+    pauser = gate(targets=[{"kind": "Deployment", "selector": {"matchLabels": {"tier": "backend"}}}])
+    pauser["metadata"]["name"] = "pauser"
+    pauser["spec"]["enforcement"] = {"admission": False, "pauseRollouts": True}
+    assert plane.apply([plan(), policy("allow"), worker, theirs, pauser], "--force-conflicts").returncode == 0
+
+    def spec_of(name: str) -> dict[str, Any]:
+        body = json.loads(kubectl(plane, "get", "deployment", name, "-o", "json").stdout)
+        return {"paused": body["spec"].get("paused", False), "annotations": body["metadata"].get("annotations") or {}}
+
+    assert plane.apply([policy("block")]).returncode == 0
+    wait_for(lambda: spec_of("worker")["paused"], what="the targeted Deployment paused while frozen")
+    assert spec_of("worker")["annotations"]["reliability.dev/paused-by"] == "pauser"
+    assert "reliability.dev/paused-by" not in spec_of("batch")["annotations"]
+    wait_for(lambda: gated_status(plane, "pauser").get("paused") == ["Deployment/worker"], what="status.paused")
+
+    assert plane.apply([policy("allow")]).returncode == 0
+    wait_for(lambda: not spec_of("worker")["paused"], what="the Deployment resumed when the gate reopened")
+    assert "reliability.dev/paused-by" not in spec_of("worker")["annotations"]
+    assert spec_of("batch")["paused"] is True, "a Deployment paused by someone else stays paused"
+
+
+def gated_status(plane: ControlPlane, name: str) -> dict[str, Any]:
+    result = kubectl(plane, "get", "rgate", name, "-o", "json")
+    return dict(json.loads(result.stdout).get("status") or {}) if result.returncode == 0 else {}
+
+
+def test_two_plans_for_one_service_in_a_namespace_are_told_they_collide(
+    control_plane: ControlPlane, gated: RunningOperator
+) -> None:
+    twin = plan()
+    twin["metadata"]["name"] = "checkout-copy"
+    assert control_plane.apply([plan(), twin]).returncode == 0
+
+    def collision() -> dict[str, Any] | None:
+        body = json.loads(kubectl(control_plane, "get", "srp", "checkout-copy", "-o", "json").stdout)
+        found = [c for c in body.get("status", {}).get("conditions", []) if c["type"] == "ServiceUnique"]
+        return found[0] if found and found[0]["status"] == "False" else None
+
+    condition = wait_for(collision, what="ServiceUnique=False on the second plan")
+    assert isinstance(condition, dict)
+    assert condition["message"].startswith("plans checkout, checkout-copy in gated all cover service checkout")
+    events = kubectl(control_plane, "get", "events", "--field-selector", "reason=DuplicateService", "-o", "json")
+    assert any(e["involvedObject"]["name"] == "checkout-copy" for e in json.loads(events.stdout)["items"])
+    kubectl(control_plane, "delete", "srp", "checkout-copy")

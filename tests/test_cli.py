@@ -97,3 +97,42 @@ def test_render_writes_one_file_per_object(tmp_path: Path) -> None:
         "shop_checkout-slos_prometheusrule.yaml",
     ]
     assert len(written) == 9
+
+
+def test_webhook_config_registers_a_running_operator(tmp_path: Path) -> None:
+    import base64
+
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    result = sre_operator("webhook-config", "--url", "https://10.1.2.3:9443", "--ca-file", str(ca))
+    assert result.returncode == 0, result.stderr
+    (configuration,) = yaml.safe_load_all(result.stdout)
+    assert configuration["kind"] == "ValidatingWebhookConfiguration"
+    (webhook,) = configuration["webhooks"]
+    assert webhook["clientConfig"]["url"] == "https://10.1.2.3:9443/validate/release-gate"
+    assert base64.b64decode(webhook["clientConfig"]["caBundle"]) == ca.read_bytes()
+    assert (webhook["failurePolicy"], webhook["timeoutSeconds"]) == ("Ignore", 5)
+    strict = sre_operator("webhook-config", "--url", "https://h:1", "--ca-file", str(ca), "--failure-policy", "Fail")
+    assert yaml.safe_load(strict.stdout)["webhooks"][0]["failurePolicy"] == "Fail"
+
+
+def test_webhook_config_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("hello")
+    cases = [
+        (["--url", "https://h:1", "--ca-file", str(tmp_path / "missing")], "--ca-file: No such file or directory"),
+        (["--url", "https://h:1", "--ca-file", str(not_pem)], "holds no PEM certificate"),
+        (["--url", "http://h:1", "--ca-file", str(not_pem)], "--url: the API server calls webhooks over HTTPS only"),
+    ]
+    for args, message in cases:
+        if "http://" in args[1]:
+            not_pem.write_text("-----BEGIN CERTIFICATE-----\n")
+        result = sre_operator("webhook-config", *args)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert len(result.stderr.splitlines()) == 1 and message in result.stderr, result.stderr
+
+
+def test_run_refuses_a_malformed_prometheus_header() -> None:
+    result = sre_operator("run", "--prometheus-header", "no-colon-here")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "--prometheus-header: 'no-colon-here' is not NAME:VALUE"

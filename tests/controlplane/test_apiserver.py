@@ -137,7 +137,9 @@ def test_kubectl_get_prints_the_printer_columns(control_plane: ControlPlane, nam
     lines = output.splitlines()
     assert any(line.split()[:4] == ["NAMESPACE", "NAME", "SERVICE", "SLOS"] for line in lines), output
     assert any(line.split()[:3] == ["NAMESPACE", "NAME", "VALID"] for line in lines), output
-    assert any(line.split()[:5] == ["NAMESPACE", "NAME", "STATE", "ALLOWED", "REASON"] for line in lines), output
+    assert any(line.split()[:6] == ["NAMESPACE", "NAME", "STATE", "ALLOWED", "BUDGET", "REASON"] for line in lines), (
+        output
+    )
     assert any(
         line.split()[:3] == ["shop", "servicereliabilityplan.reliability.dev/checkout", "checkout"] for line in lines
     ), output

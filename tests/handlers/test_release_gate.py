@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.support.controlplane import ControlPlane
-from tests.support.operator import RunningOperator, operator_in_process, wait_for
+from tests.support.operator import RunningOperator, operator_in_process, request, wait_for
 
 pytestmark = pytest.mark.controlplane
 NAMESPACE = "gated"
@@ -342,3 +342,56 @@ def test_two_plans_for_one_service_in_a_namespace_are_told_they_collide(
     events = kubectl(control_plane, "get", "events", "--field-selector", "reason=DuplicateService", "-o", "json")
     assert any(e["involvedObject"]["name"] == "checkout-copy" for e in json.loads(events.stdout)["items"])
     kubectl(control_plane, "delete", "srp", "checkout-copy")
+
+
+def test_the_shipped_integrations_follow_the_gate(control_plane: ControlPlane, gated: RunningOperator) -> None:
+    """references/integrations as shipped, pointed at this operator: the CI script, the Argo Rollouts
+    AnalysisTemplate's web metric and Flagger's confirm-rollout webhook."""
+    import shutil
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    folder = ROOT / "references" / "integrations"
+    in_cluster = "http://sre-operator.sre-operator.svc:8080"
+    ci = folder / "ci-release-gate.sh"
+    (template, _) = yaml.safe_load_all((folder / "argo-rollouts-analysis.yaml").read_text(encoding="utf-8"))
+    (metric,) = template["spec"]["metrics"]
+    (canary,) = yaml.safe_load_all((folder / "flagger-canary.yaml").read_text(encoding="utf-8"))
+    (webhook,) = canary["spec"]["analysis"]["webhooks"]
+    assert webhook["type"] == "confirm-rollout"
+
+    def run_ci(gate_name: str = "checkout") -> subprocess.CompletedProcess[str]:
+        assert shutil.which("jq") and shutil.which("curl"), "bash scripts/test.sh installs curl and jq"
+        env = {"PATH": "/usr/bin:/bin", "GATE_URL": gated.http}
+        return subprocess.run(
+            ["bash", str(ci), NAMESPACE, gate_name], capture_output=True, text=True, env=env, check=False
+        )
+
+    def analysis() -> bool:
+        url = metric["provider"]["web"]["url"].replace(in_cluster, gated.http)
+        url = url.replace("{{args.namespace}}", NAMESPACE).replace("{{args.gate}}", "checkout")
+        status, answer = request(url)
+        assert status == 200  # the web provider fails on anything else, whatever the gate says
+        field = metric["provider"]["web"]["jsonPath"].removeprefix("{$.").removesuffix("}")
+        result = answer[field]
+        assert metric["successCondition"] == "result == true"
+        return bool(result is True)
+
+    def flagger() -> int:
+        url = webhook["url"].replace(in_cluster, gated.http).replace("/shop/", f"/{NAMESPACE}/")
+        return request(url, "POST", {"name": "x"})[0]
+
+    assert control_plane.apply([plan(), policy("block"), gate()], "--force-conflicts").returncode == 0
+    frozen = wait_state(control_plane, "Frozen", False, gated)
+    held = run_ci()
+    assert held.returncode == 1
+    assert held.stdout == f"release gate {NAMESPACE}/checkout: {frozen['reason']} (decision {frozen['decisionId']})\n"
+    assert analysis() is False and flagger() == 423
+
+    assert control_plane.apply([policy("allow")]).returncode == 0
+    wait_state(control_plane, "Open", True, gated)
+    assert run_ci().returncode == 0 and analysis() is True and flagger() == 200
+    missing = run_ci("no-such-gate")
+    assert missing.returncode == 2 and "cannot be asked" in missing.stderr

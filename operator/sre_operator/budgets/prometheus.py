@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import time
 from collections.abc import Mapping, Sequence
@@ -82,14 +83,18 @@ class PrometheusClient:
             async with session.post(url, data={"query": expression}, headers=self._headers()) as response:
                 text = await response.text()
                 if response.status != 200:
-                    raise QueryFailed(f"HTTP {response.status} from {url}: {text.strip()[:200]}")
+                    raise QueryFailed(f"HTTP {response.status} from {url}: {' '.join(text.split())[:200]}")
                 body = await response.json(content_type=None)
         except QueryFailed:
             raise
         except TimeoutError:
-            raise QueryFailed(f"no answer from {url} within {self.settings.timeout:g}s") from None
+            raise QueryFailed(f"no answer from {self.settings.url} within {self.settings.timeout:g}s") from None
+        except aiohttp.ClientConnectorError as error:
+            code = error.os_error.errno
+            why = (os.strerror(code) if code else str(error.os_error)).lower()
+            raise QueryFailed(f"cannot connect to {self.settings.url} ({why})") from None
         except (aiohttp.ClientError, OSError, ValueError) as error:
-            raise QueryFailed(f"{url}: {type(error).__name__}: {error}".splitlines()[0]) from None
+            raise QueryFailed(f"{self.settings.url}: {type(error).__name__}: {error}".splitlines()[0]) from None
         if not isinstance(body, dict) or body.get("status") != "success":
             raise QueryFailed(f"{url} answered {str(body)[:200]}")
         data = body.get("data") or {}

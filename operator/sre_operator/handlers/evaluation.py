@@ -210,23 +210,34 @@ def apply_writes(state: OperatorState, writes: Writes) -> None:
             logger.warning("event %s on %s not posted: %s", reason, involved.get("name"), error.reason)
 
 
-async def evaluate_once(state: OperatorState) -> Writes:
-    started = time.monotonic()
-    if state.prometheus is not None:
-        snapshot = await state.prometheus.snapshot()
-        state.metrics.queries.inc(snapshot.queries)
-        if snapshot.error:
-            state.metrics.query_errors.inc()
-            logger.warning("budgets not read: %s", snapshot.error)
-            snapshot = carry_forward(state.snapshot, snapshot)
-        state.snapshot = snapshot
-    moment = datetime.datetime.now(datetime.UTC)
+async def read_budgets(state: OperatorState) -> None:
+    """One read of every budget (a constant number of queries), kept in ``state.snapshot``."""
+    if state.prometheus is None:
+        return
+    snapshot = await state.prometheus.snapshot()
+    state.metrics.queries.inc(snapshot.queries)
+    if snapshot.error:
+        state.metrics.query_errors.inc()
+        logger.warning("budgets not read: %s", snapshot.error)
+        snapshot = carry_forward(state.snapshot, snapshot)
+    state.snapshot = snapshot
+
+
+def decide_all(state: OperatorState, moment: datetime.datetime) -> Writes:
+    """Every plan's budgets and every gate's decision from memory; returns what should be written."""
     now = rfc3339(moment)
     writes = Writes()
     for known, plan in state.registry.plans():
         _plan_cycle(state, known, plan, now, writes)
     for known in state.registry.gates():
         _gate_cycle(state, known, moment, now, writes)
+    return writes
+
+
+async def evaluate_once(state: OperatorState) -> Writes:
+    started = time.monotonic()
+    await read_budgets(state)
+    writes = decide_all(state, datetime.datetime.now(datetime.UTC))
     await asyncio.to_thread(apply_writes, state, writes)
     state.metrics.evaluations.inc()
     state.metrics.evaluation_duration.observe(time.monotonic() - started)

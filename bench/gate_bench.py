@@ -214,19 +214,25 @@ def bench_evaluation(slos: int) -> dict[str, float]:
         state = _state_with(
             slos, PrometheusClient(PrometheusSettings(prometheus.url)), OperatorConfig(budget_stale_after=3600)
         )
-        durations, decided = [], 0
+        durations: list[float] = []
         queries = 0
-        for _ in range(5):
-            started = time.perf_counter()
-            before = state.metrics.queries._value.get()
-            asyncio.run(read_budgets(state))
-            writes = decide_all(state, datetime.datetime.now(datetime.UTC))
-            durations.append(time.perf_counter() - started)
-            queries = int(state.metrics.queries._value.get() - before)
-            decided = len(state.book)
-            assert state.snapshot is not None and len(state.snapshot.readings) == slos, state.snapshot
-            for known, delta in writes.statuses:  # as if written: the next cycle compares against it
-                known.status.update(delta)
+
+        async def cycles() -> None:
+            nonlocal queries
+            for _ in range(5):
+                started = time.perf_counter()
+                before = state.metrics.queries._value.get()
+                await read_budgets(state)
+                writes = decide_all(state, datetime.datetime.now(datetime.UTC))
+                durations.append(time.perf_counter() - started)
+                queries = int(state.metrics.queries._value.get() - before)
+                assert state.snapshot is not None and len(state.snapshot.readings) == slos, state.snapshot.error
+                for known, delta in writes.statuses:  # as if written: the next cycle compares against it
+                    known.status.update(delta)
+            await state.prometheus.close()
+
+        asyncio.run(cycles())
+        decided = len(state.book)
         return {
             "slos": slos,
             "gates": decided,

@@ -40,26 +40,30 @@ class GateAnswer:
 class GateBook:
     def __init__(self) -> None:
         self._answers: dict[tuple[str, str], GateAnswer] = {}
-        self._by_namespace: dict[str, tuple[GateView, ...]] = {}
+        self._namespaces: dict[str, dict[str, GateView]] = {}
+        self._views: dict[str, tuple[GateView, ...]] = {}
 
     def put(self, answer: GateAnswer) -> None:
-        key = (answer.view.namespace, answer.view.name)
-        self._answers[key] = answer
-        self._reindex(answer.view.namespace)
+        namespace, name = answer.view.namespace, answer.view.name
+        self._answers[(namespace, name)] = answer
+        self._namespaces.setdefault(namespace, {})[name] = answer.view
+        self._views.pop(namespace, None)
 
     def remove(self, namespace: str, name: str) -> None:
         if self._answers.pop((namespace, name), None) is not None:
-            self._reindex(namespace)
-
-    def _reindex(self, namespace: str) -> None:
-        views = tuple(a.view for (ns, _), a in sorted(self._answers.items()) if ns == namespace)
-        self._by_namespace[namespace] = views
+            self._namespaces.get(namespace, {}).pop(name, None)
+            self._views.pop(namespace, None)
 
     def get(self, namespace: str, name: str) -> GateAnswer | None:
         return self._answers.get((namespace, name))
 
     def gates_in(self, namespace: str) -> tuple[GateView, ...]:
-        return self._by_namespace.get(namespace, ())
+        """The namespace's gates, built once per change of any of them (the webhook asks on every request)."""
+        views = self._views.get(namespace)
+        if views is None:
+            views = tuple(self._namespaces.get(namespace, {}).values())
+            self._views[namespace] = views
+        return views
 
     def __len__(self) -> int:
         return len(self._answers)

@@ -87,137 +87,78 @@ def _unknown_why(budgets: Sequence[SloBudget]) -> str:
     return f"budget of {', '.join(b.slo for b in unknown)} unknown ({'; '.join(reasons)})"
 
 
-def _numbers(decision_budget: SloBudget | None) -> tuple[float | None, dict[str, float], str]:
-    if decision_budget is None:
-        return None, {}, ""
-    return decision_budget.remaining, dict(decision_budget.burn_rates), decision_budget.slo
-
-
 def _from_budgets(
     policy: PolicySpec, budgets: Sequence[SloBudget] | None, previous: Memory, now: datetime.datetime
 ) -> Decision:
     if budgets is None:
         if previous.state == "Frozen" and previous.frozen_by:
-            return Decision(
-                "Frozen",
-                False,
-                previous.reason,
-                previous.frozen_by,
-                previous.recovering_since,
-            )
+            return Decision("Frozen", False, previous.reason, previous.frozen_by, previous.recovering_since)
         return Decision("Evaluating", policy.on_unknown == "allow", "Evaluating: budgets not read yet")
     fired = tuple(firings(policy, list(budgets)))
     freezing = [f for f in fired if f.freezes]
-    lowest = _lowest(budgets)
-    if freezing:
-        by_slo = {b.slo: b for b in budgets}
-        first = min(freezing, key=lambda f: by_slo[f.slo].remaining or 0.0)
-        remaining, rates, slo = _numbers(by_slo[first.slo])
-        return Decision(
-            "Frozen",
-            False,
-            f"Frozen: {first.because} (rule {first.rule}); {_reopens(policy)}",
-            "budget",
-            None,
-            remaining,
-            rates,
-            slo,
-            first.rule,
-            fired,
-        )
-    remaining, rates, slo = _numbers(lowest)
+    by_slo = {b.slo: b for b in budgets}
+    # The SLO that decides: the frozen one with the least budget, else the one with the least budget.
+    first = min(freezing, key=lambda f: by_slo[f.slo].remaining or 0.0) if freezing else None
+    deciding = by_slo[first.slo] if first else _lowest(budgets)
+
+    def frozen(reason: str, frozen_by: FrozenBy = "budget", recovering: datetime.datetime | None = None) -> Decision:
+        return _decision("Frozen", f"Frozen: {reason}", frozen_by, recovering, deciding, first, fired)
+
+    def opened(reason: str) -> Decision:
+        return _decision("Open", f"Open: {reason}", "", None, deciding, None, fired)
+
+    if first is not None:
+        return frozen(f"{first.because} (rule {first.rule}); {_reopens(policy)}")
     unknown = [b for b in budgets if not b.known]
     if previous.frozen_by == "budget":
         if unknown:
-            return Decision(
-                "Frozen",
-                False,
-                f"Frozen: {_unknown_why(budgets)}; unknown budgets do not lift a budget freeze ({_reopens(policy)})",
-                "budget",
-                None,
-                remaining,
-                rates,
-                slo,
-                "",
-                fired,
-            )
+            return frozen(f"{_unknown_why(budgets)}; unknown budgets do not lift a budget freeze ({_reopens(policy)})")
         unfreeze = _unfreeze(policy)
         below = [b for b in budgets if (b.remaining or 0.0) * 100 <= unfreeze.budget_remaining_above]
         if below:
-            worst = min(below, key=lambda b: b.remaining or 0.0)
-            return Decision(
-                "Frozen",
-                False,
-                f"Frozen: {budget_sentence(worst)}; {_reopens(policy)}",
-                "budget",
-                None,
-                remaining,
-                rates,
-                slo,
-                "",
-                fired,
-            )
+            return frozen(f"{budget_sentence(min(below, key=lambda b: b.remaining or 0.0))}; {_reopens(policy)}")
+        assert deciding is not None
         recovering = previous.recovering_since or now
         reopen_at = recovering + datetime.timedelta(seconds=seconds(unfreeze.hold_for))
+        line = f"{unfreeze.budget_remaining_above:g}%"
         if now < reopen_at:
-            assert lowest is not None
-            return Decision(
-                "Frozen",
-                False,
-                f"Frozen: recovering, {budget_sentence(lowest)}, above "
-                f"{unfreeze.budget_remaining_above:g}% since {rfc3339(recovering)}; reopens at {rfc3339(reopen_at)} "
-                "if it holds",
-                "budget",
-                recovering,
-                remaining,
-                rates,
-                slo,
-                "",
-                fired,
+            return frozen(
+                f"recovering, {budget_sentence(deciding)}, above {line} since {rfc3339(recovering)}; "
+                f"reopens at {rfc3339(reopen_at)} if it holds",
+                recovering=recovering,
             )
-        assert lowest is not None
-        return Decision(
-            "Open",
-            True,
-            f"Open: {budget_sentence(lowest)}; above {unfreeze.budget_remaining_above:g}% for {unfreeze.hold_for}",
-            "",
-            None,
-            remaining,
-            rates,
-            slo,
-            "",
-            fired,
-        )
+        return opened(f"{budget_sentence(deciding)}; above {line} for {unfreeze.hold_for}")
     if unknown:
         if policy.on_unknown == "block":
-            return Decision(
-                "Frozen",
-                False,
-                f"Frozen: {_unknown_why(budgets)}; policy onUnknown blocks releases",
-                "unknown",
-                None,
-                remaining,
-                rates,
-                slo,
-                "",
-                fired,
-            )
-        return Decision(
-            "Open",
-            True,
-            f"Open: {_unknown_why(budgets)}; policy onUnknown allows releases",
-            "",
-            None,
-            remaining,
-            rates,
-            slo,
-            "",
-            fired,
-        )
-    assert lowest is not None
-    notes = [f"rule {f.rule}: {', '.join(f.actions)}" for f in fired if f.slo == lowest.slo]
-    extra = f" ({'; '.join(notes)})" if notes else ""
-    return Decision("Open", True, f"Open: {budget_sentence(lowest)}{extra}", "", None, remaining, rates, slo, "", fired)
+            return frozen(f"{_unknown_why(budgets)}; policy onUnknown blocks releases", "unknown")
+        return opened(f"{_unknown_why(budgets)}; policy onUnknown allows releases")
+    assert deciding is not None
+    notes = [f"rule {f.rule}: {', '.join(f.actions)}" for f in fired if f.slo == deciding.slo]
+    return opened(budget_sentence(deciding) + (f" ({'; '.join(notes)})" if notes else ""))
+
+
+def _decision(
+    state: State,
+    reason: str,
+    frozen_by: FrozenBy,
+    recovering: datetime.datetime | None,
+    deciding: SloBudget | None,
+    rule: Firing | None,
+    fired: tuple[Firing, ...],
+) -> Decision:
+    """A decision carrying the deciding SLO's numbers."""
+    return Decision(
+        state,
+        state != "Frozen",
+        reason,
+        frozen_by,
+        recovering,
+        deciding.remaining if deciding else None,
+        dict(deciding.burn_rates) if deciding else {},
+        deciding.slo if deciding else "",
+        rule.rule if rule else "",
+        fired,
+    )
 
 
 def decide(

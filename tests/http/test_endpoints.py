@@ -138,6 +138,7 @@ def test_the_webhook_speaks_admission_review_v1_and_records_only_real_requests()
 
     call(app, check)
     assert metrics.admissions.labels("shop", "checkout", "denied")._value.get() == 1
+    assert metrics.admissions.labels("shop", "checkout", "allowed")._value.get() == 1  # the scaling
 
 
 def test_the_webhook_answers_garbage_with_a_400() -> None:

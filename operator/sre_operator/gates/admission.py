@@ -24,7 +24,7 @@ CHANGE_CLASS_ANNOTATION = f"{API_GROUP}/change-class"
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 REVISION_LABELS = ("pod-template-hash", "controller-revision-hash", "rollouts-pod-template-hash")
 
-Outcome = Literal["denied", "exception", "override", "dry-run", "not-a-release", "open"]
+Outcome = Literal["denied", "exception", "override", "dry-run"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,8 @@ class Verdict:
     message: str = ""
     warnings: tuple[str, ...] = ()
     records: tuple[Record, ...] = field(default_factory=tuple)
+    gates: tuple[GateView, ...] = ()
+    """The gates that target the workload."""
 
 
 def _group(api_version: str) -> str:
@@ -139,7 +141,7 @@ def judge(
     operation = request.get("operation")
     what = f"{kind_name} {name}"
     if operation == "UPDATE" and normalised_template(_template(new)) == normalised_template(_template(old)):
-        return Verdict(True)  # scaling, a restart, metadata: not a release
+        return Verdict(True, gates=tuple(matching))  # scaling, a restart, metadata: not a release
     change_class = change_class_of(new, old)
     allowed, denials, warnings, records = True, [], [], []
     rollback: bool | None = None
@@ -175,4 +177,4 @@ def judge(
             "an override on the gate"
         )
         records.append(Record(gate, "denied", f"{what} denied: {gate.reason}"))
-    return Verdict(allowed, "; ".join(denials), tuple(warnings), tuple(records))
+    return Verdict(allowed, "; ".join(denials), tuple(warnings), tuple(records), tuple(matching))

@@ -52,7 +52,7 @@ class Metrics:
         )
         self.admissions = Counter(
             "sre_operator_admissions",
-            "Admission decisions on gated workloads: allowed, denied, exception, override, dry-run.",
+            "Admission decisions on gated workloads: allowed (nothing held it), denied, exception, override, dry-run.",
             [*gate, "decision"],
             registry=r,
         )

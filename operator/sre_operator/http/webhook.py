@@ -58,8 +58,12 @@ def webhook_app(
         verdict = await asyncio.to_thread(judge, admission, gates, lambda: earlier_templates(admission))
         dry_run = bool(admission.get("dryRun"))
         if not dry_run:
+            recorded = {record.gate.key for record in verdict.records}
             for record in verdict.records:
                 metrics.admissions.labels(record.gate.namespace, record.gate.name, record.outcome).inc()
+            for gate in verdict.gates:
+                if gate.key not in recorded:  # admitted with nothing to record: open, or not a release
+                    metrics.admissions.labels(gate.namespace, gate.name, "allowed").inc()
             if verdict.records:
                 on_records(verdict.records, admission)
         return web.json_response(review_response(admission["uid"], verdict.allowed, verdict.message, verdict.warnings))

@@ -31,3 +31,27 @@ def test_an_invalid_spec_is_one_line_and_keeps_the_rest_of_the_status() -> None:
     (valid,) = status["conditions"]
     assert valid["message"] == "spec.slos[0].objective: must be below 100 (and 1 more)"
     assert "generated" not in status  # the children of the last good version stay listed
+
+
+def test_a_gate_with_an_invalid_edit_keeps_deciding_from_its_last_valid_spec() -> None:
+    import datetime
+
+    from sre_operator.errors import Problem
+    from sre_operator.gates import Decision, Memory
+    from sre_operator.status import gate_status, memory_from_status
+
+    decision = Decision("Frozen", False, "Frozen: availability has -3% of its 30d budget left (rule freeze)", "budget")
+    memory = Memory("Frozen", False, decision.reason, "2026-11-25T12:00:00Z", "abc", "budget")
+    problems = [Problem("spec.slos[1]", "duplicate SLO name 'availability'")]
+    status = gate_status({}, 3, decision, memory, "2026-11-25T12:00:00Z", problems=problems)
+    (valid,) = [c for c in status["conditions"] if c["type"] == "Valid"]
+    assert (valid["status"], valid["message"]) == (
+        "False",
+        "spec.slos[1]: duplicate SLO name 'availability' (the last valid spec still applies)",
+    )
+    assert (status["state"], status["allowed"], status["reason"]) == ("Frozen", False, decision.reason)
+    restored = memory_from_status(status)
+    assert restored == memory
+    moment = datetime.datetime(2026, 11, 25, 12, 30, tzinfo=datetime.UTC)
+    recovering = gate_status({}, 3, Decision("Frozen", False, "r", "budget", moment), memory, "t")
+    assert memory_from_status(recovering).recovering_since == moment

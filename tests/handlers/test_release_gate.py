@@ -395,3 +395,18 @@ def test_the_shipped_integrations_follow_the_gate(control_plane: ControlPlane, g
     assert run_ci().returncode == 0 and analysis() is True and flagger() == 200
     missing = run_ci("no-such-gate")
     assert missing.returncode == 2 and "cannot be asked" in missing.stderr
+
+
+def test_a_gate_naming_a_missing_plan_is_invalid_and_says_which_field(
+    control_plane: ControlPlane, gated: RunningOperator
+) -> None:
+    plane = control_plane
+    missing = gate()
+    missing["spec"]["planRef"] = {"name": "no-such-plan"}
+    assert plane.apply([plan(), policy("block"), missing], "--force-conflicts").returncode == 0
+    broken = wait_state(plane, "Invalid", True, gated)
+    assert broken["reason"] == f"Invalid: spec.planRef.name: no ServiceReliabilityPlan 'no-such-plan' in {NAMESPACE}"
+    (valid,) = [c for c in broken["conditions"] if c["type"] == "Valid"]
+    assert (valid["status"], valid["message"]) == ("False", broken["reason"].removeprefix("Invalid: "))
+    assert plane.apply([gate()]).returncode == 0
+    wait_state(plane, "Frozen", False, gated)

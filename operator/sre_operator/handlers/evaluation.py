@@ -170,7 +170,8 @@ def _gate_cycle(state: OperatorState, known: Known, moment: datetime.datetime, n
                 (known.reference, "Warning", "OverrideExpired", f"override {line} has expired and is ignored")
             )
     if known.problems and status["conditions"] != known.status.get("conditions"):
-        writes.events.append((known.reference, "Warning", "InvalidSpec", status["conditions"][0]["message"]))
+        (valid,) = [c for c in status["conditions"] if c["type"] == "Valid"]
+        writes.events.append((known.reference, "Warning", "InvalidSpec", valid["message"]))
 
 
 def _kind_of(known: Known) -> Any:

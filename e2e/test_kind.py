@@ -74,3 +74,54 @@ def test_plans_reconcile_on_kind_and_children_are_collected(kind: Any) -> None:
             break
         time.sleep(2)
     assert not left.strip(), f"children left after deleting the plan: {left}"
+
+
+def test_a_frozen_gate_refuses_a_release_on_kind(kind: Any) -> None:
+    """The chart's webhook (Service, self-signed pair) in a real cluster: a gate frozen by its policy
+    (no Prometheus configured, onUnknown: block) refuses a new image and lets scaling through."""
+    install_chart(kind)
+    kubectl(kind, "create", "namespace", "gated")
+    kubectl(kind, "label", "namespace", "gated", "reliability.dev/release-gates=enabled")
+    plan = yaml.safe_load((ROOT / "references" / "examples" / "checkout.yaml").read_text(encoding="utf-8"))
+    plan["metadata"]["namespace"] = "gated"
+    policy = {
+        "apiVersion": "reliability.dev/v1alpha1",
+        "kind": "ErrorBudgetPolicy",
+        "metadata": {"name": "checkout-budget", "namespace": "gated"},
+        "spec": {"rules": [{"name": "freeze", "when": {"budgetRemainingBelow": 0}, "actions": ["freezeReleases"]}],
+                 "onUnknown": "block"},
+    }  # fmt: skip
+    gate = {
+        "apiVersion": "reliability.dev/v1alpha1",
+        "kind": "ReleaseGate",
+        "metadata": {"name": "checkout", "namespace": "gated"},
+        "spec": {"planRef": {"name": "checkout"}, "targets": [{"kind": "Deployment", "name": "api"}]},
+    }
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "api", "namespace": "gated"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "api"}},
+            "template": {
+                "metadata": {"labels": {"app": "api"}},
+                "spec": {"containers": [{"name": "api", "image": "registry.k8s.io/pause:3.10"}]},
+            },
+        },
+    }
+    documents = yaml.safe_dump_all([plan, policy, gate, deployment])
+    kubectl(kind, "apply", "--server-side", "-f", "-", stdin=documents)
+    deadline = time.monotonic() + 120
+    state = ""
+    while time.monotonic() < deadline and state != "Frozen":
+        state = kubectl(kind, "-n", "gated", "get", "rgate", "checkout", "-o", "jsonpath={.status.state}")
+        time.sleep(2)
+    assert state == "Frozen"
+    refused = None
+    try:
+        kubectl(kind, "-n", "gated", "set", "image", "deployment/api", "api=registry.k8s.io/pause:3.9")
+    except Exception as error:  # pytest-kind raises on a non-zero kubectl
+        refused = str(error)
+    assert refused is not None and "release gate gated/checkout" in refused
+    kubectl(kind, "-n", "gated", "scale", "deployment/api", "--replicas=2")

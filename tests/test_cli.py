@@ -136,3 +136,19 @@ def test_run_refuses_a_malformed_prometheus_header() -> None:
     result = sre_operator("run", "--prometheus-header", "no-colon-here")
     assert result.returncode == 2
     assert result.stderr.strip() == "--prometheus-header: 'no-colon-here' is not NAME:VALUE"
+
+
+def test_run_refuses_bad_settings_in_one_line() -> None:
+    cases = [
+        (
+            ["--evaluation-interval", "abc"],
+            "--evaluation-interval (env SRE_OPERATOR_EVALUATION_INTERVAL): 'abc' is not",
+        ),
+        (["--budget-stale-after", "0"], "--budget-stale-after (env SRE_OPERATOR_BUDGET_STALE_AFTER): '0' is not"),
+        (["--webhook-address", "nope"], "--webhook-address: 'nope' is not HOST:PORT"),
+        (["--http-address", "localhost"], "--http-address: 'localhost' is not HOST:PORT"),
+    ]
+    for args, message in cases:
+        result = sre_operator("run", *args)
+        assert result.returncode == 2 and result.stderr.startswith(message), result.stderr
+        assert len(result.stderr.splitlines()) == 1

@@ -202,12 +202,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
 
+    from sre_operator.config import OperatorConfig
+    from sre_operator.http import split_address
+
+    try:
+        config = OperatorConfig.from_environment()
+        for flag, address in (("--http-address", config.http_address), ("--webhook-address", config.webhook_address)):
+            if address or flag == "--http-address":
+                try:
+                    split_address(address)
+                except ValueError as problem:
+                    raise ValueError(f"{flag}: {problem}") from None
+    except ValueError as problem:
+        print(problem, file=sys.stderr)
+        return 2
+
     import kopf
 
     import sre_operator.handlers  # noqa: F401 - registers the handlers with kopf
-    from sre_operator.config import OperatorConfig
 
-    config = OperatorConfig.from_environment()
     kopf.configure(verbose=args.verbose)
     kopf.run(
         clusterwide=not config.namespaces,

@@ -55,6 +55,17 @@ class OperatorConfig:
         def get(name: str, default: object) -> str:
             return env.get(ENV_PREFIX + name, str(default))
 
+        def seconds(name: str, default: float) -> float:
+            text = get(name, default)
+            try:
+                value = float(text)
+            except ValueError:
+                value = -1.0
+            if not value > 0:
+                flag = "--" + name.lower().replace("_", "-")
+                raise ValueError(f"{flag} (env {ENV_PREFIX}{name}): {text!r} is not a positive number of seconds")
+            return value
+
         def listed(name: str, separators: str) -> tuple[str, ...]:
             text = get(name, "")
             for separator in separators:
@@ -63,7 +74,7 @@ class OperatorConfig:
 
         return cls(
             namespaces=listed("NAMESPACES", ", "),
-            drift_interval=float(get("DRIFT_INTERVAL", cls.drift_interval)),
+            drift_interval=seconds("DRIFT_INTERVAL", cls.drift_interval),
             runbook_base_url=get("RUNBOOK_BASE_URL", cls.runbook_base_url),
             peering=get("PEERING", cls.peering),
             kubeconfig=get("KUBECONFIG", ""),
@@ -72,9 +83,9 @@ class OperatorConfig:
             prometheus_ca_file=get("PROMETHEUS_CA_FILE", ""),
             # Header values may hold commas: several headers are separated by newlines only.
             prometheus_headers=listed("PROMETHEUS_HEADER", ""),
-            prometheus_timeout=float(get("PROMETHEUS_TIMEOUT", cls.prometheus_timeout)),
-            evaluation_interval=float(get("EVALUATION_INTERVAL", cls.evaluation_interval)),
-            budget_stale_after=float(get("BUDGET_STALE_AFTER", cls.budget_stale_after)),
+            prometheus_timeout=seconds("PROMETHEUS_TIMEOUT", cls.prometheus_timeout),
+            evaluation_interval=seconds("EVALUATION_INTERVAL", cls.evaluation_interval),
+            budget_stale_after=seconds("BUDGET_STALE_AFTER", cls.budget_stale_after),
             http_address=get("HTTP_ADDRESS", cls.http_address),
             webhook_address=get("WEBHOOK_ADDRESS", cls.webhook_address),
             webhook_cert_dir=get("WEBHOOK_CERT_DIR", ""),

@@ -18,18 +18,16 @@ from sre_operator.status import changed_fields, invalid_status, now_rfc3339, pro
 async def observed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     if not hasattr(memo, "state"):
         return
+    state = state_of(memo)
     document = plain(event["object"])
-    before = state_of(memo).registry.get(
-        str(document.get("kind")),
-        str(document["metadata"].get("namespace")),
-        str(document["metadata"].get("name")),
-    )
+    kind, metadata = str(document.get("kind")), document["metadata"]
+    namespace, name = str(metadata.get("namespace")), str(metadata.get("name"))
+    before = state.registry.get(kind, namespace, name)
     deleted = event.get("type") == "DELETED"
-    known = state_of(memo).registry.observe(document, deleted=deleted)
-    if deleted and document.get("kind") == "ReleaseGate":
-        metadata = document["metadata"]
-        state_of(memo).book.remove(metadata["namespace"], metadata["name"])
-        state_of(memo).metrics.forget_gate(metadata["namespace"], metadata["name"])
+    known = state.registry.observe(document, deleted=deleted)
+    if deleted and kind == "ReleaseGate":
+        state.book.remove(namespace, name)
+        state.metrics.forget_gate(namespace, name)
     # A status-only change is the loop's own write: only a spec change (or a new or deleted object) needs a decision.
     if deleted or before is None or known is None or known.generation != before.generation:
         memo.wake.set()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import DATA, EXAMPLES
+from tests.conftest import DATA, EXAMPLES, ROOT
 
 INVALID = sorted((DATA / "invalid").glob("*.yaml"))
 
@@ -93,10 +93,14 @@ def test_render_writes_one_file_per_object(tmp_path: Path) -> None:
     written = sorted(p.name for p in tmp_path.iterdir())
     assert [w for w in written if w.startswith("shop_")] == [
         "shop_checkout-operations_configmap.yaml",
+        "shop_checkout-routing_alertmanagerconfig.yaml",
         "shop_checkout-runbooks_configmap.yaml",
         "shop_checkout-slos_prometheusrule.yaml",
     ]
-    assert len(written) == 9
+    assert len(written) == 10
+    bare = sre_operator("render", "--no-prometheus-operator", str(ROOT / "references" / "examples" / "checkout.yaml"))
+    kinds = [d["kind"] for d in yaml.safe_load_all(bare.stdout)]
+    assert "AlertmanagerConfig" not in kinds and "Secret" in kinds, "without the operator: a raw configuration"
 
 
 def test_webhook_config_registers_a_running_operator(tmp_path: Path) -> None:

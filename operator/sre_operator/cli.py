@@ -86,7 +86,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         _report(problems, sys.stderr)
         return 1
     options = RenderOptions(runbook_base_url=args.runbook_base_url)
-    capabilities = Capabilities(prometheus_operator=not args.no_prometheus_operator)
+    capabilities = Capabilities(
+        prometheus_operator=not args.no_prometheus_operator, alertmanager_config=not args.no_prometheus_operator
+    )
     objects = [child for plan in _plans(parsed) for child in desired_children(plan, capabilities, options)]
     _emit(objects, args.output, _object_file_name)
     return 0
@@ -271,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--no-prometheus-operator",
         action="store_true",
-        help="rules as a ConfigMap holding a plain rules file, as for a cluster without the Prometheus Operator",
+        help="rules as a ConfigMap holding a plain rules file and routing as a raw Alertmanager configuration, "
+        "as for a cluster without the Prometheus Operator",
     )
     render.add_argument(
         "--runbook-base-url",

@@ -15,6 +15,7 @@ from typing import Any
 from sre_operator.errors import Problem
 from sre_operator.gates import Decision, Firing, Memory, SloBudget, percent, rfc3339
 from sre_operator.gates.decision import FrozenBy
+from sre_operator.generate.routing import business_hours_assumption
 from sre_operator.models.assumptions import plan_assumptions, residual_risks
 from sre_operator.models.gate import Override
 from sre_operator.models.plan import ServiceReliabilityPlan
@@ -81,6 +82,9 @@ def plan_status(
     collides_with: Sequence[str] = (),
 ) -> dict[str, Any]:
     assumptions = plan_assumptions(plan)
+    for child in generated:
+        if child["kind"] == "AlertmanagerConfig" and (said := business_hours_assumption(plan, child)):
+            assumptions.append(said)
     rules_where = (
         "PrometheusRule"
         if prometheus_operator

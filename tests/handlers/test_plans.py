@@ -79,6 +79,7 @@ def test_a_plan_becomes_its_children_with_owner_references_and_status(operator: 
         ("prometheusrule", "checkout-slos"),
         ("configmap", "checkout-runbooks"),
         ("configmap", "checkout-operations"),
+        ("alertmanagerconfig", "checkout-routing"),
     ):
         child = get(operator, resource, name)
         assert child is not None, name
@@ -93,14 +94,17 @@ def test_a_plan_becomes_its_children_with_owner_references_and_status(operator: 
     runbooks = get(operator, "configmap", "checkout-runbooks")
     assert runbooks is not None and "## SLOErrorBudgetFastBurn" in runbooks["data"]["availability.md"]
     status = body["status"]
-    assert status["assumptions"] == []
+    # Every section is explicit; the one thing assumed is the UTC form of Berlin's business hours.
+    (assumed,) = status["assumptions"]
+    assert assumed.startswith("Business hours 09:00-18:00 Europe/Berlin are written to the AlertmanagerConfig in UTC")
     assert condition(body, "Valid")["status"] == "True"
-    assert condition(body, "Complete")["status"] == "True"
+    assert condition(body, "Complete")["status"] == "False"
     assert status["sloCount"] == 2
     assert {(g["kind"], g["name"]) for g in status["generated"]} == {
         ("PrometheusRule", "checkout-slos"),
         ("ConfigMap", "checkout-runbooks"),
         ("ConfigMap", "checkout-operations"),
+        ("AlertmanagerConfig", "checkout-routing"),
     }
     reasons = {e["reason"] for e in events_for(operator, "checkout")}
     assert "Created" in reasons

@@ -110,9 +110,48 @@ def test_the_operator_works_under_the_charts_rbac(control_plane: ControlPlane, c
         )
 
     wait_for(repaired, timeout=DRIFT_INTERVAL * 3 + 10, what="drift repaired under the chart's RBAC")
+    exercise_routing(control_plane)
     assert chart_operator["running"].get("/healthz")[0] == 200
     log = chart_operator["log"].read_text(errors="replace")
     assert "Forbidden" not in log and " 403" not in log, log[-3000:]
+
+
+def exercise_routing(plane: ControlPlane) -> None:
+    """The same writes for the routing children: an AlertmanagerConfig and the raw configuration's Secret."""
+    plan = yaml.safe_load((ROOT / "references" / "examples" / "checkout.yaml").read_text(encoding="utf-8"))
+    plan["metadata"]["namespace"] = NAMESPACE
+    plan["spec"]["alerting"]["routing"]["outputs"] = ["alertmanagerConfig", "alertmanagerSecret"]
+    assert plane.apply([plan]).returncode == 0
+    wait_for(lambda: get(plane, "secret", "checkout-alertmanager"), timeout=60, what="the routing children")
+    plane.kubectl("-n", NAMESPACE, "delete", "alertmanagerconfig", "checkout-routing", check=True)
+    plane.kubectl("-n", NAMESPACE, "delete", "secret", "checkout-alertmanager", check=True)
+    wait_for(lambda: get(plane, "secret", "checkout-alertmanager"), timeout=DRIFT_INTERVAL * 3 + 10, what="restored")
+    foreign = {"metadata": {"name": "checkout-alertmanager", "namespace": NAMESPACE}, "data": {"extra": "eA=="}}
+    plane.apply([{"apiVersion": "v1", "kind": "Secret", **foreign}], "--field-manager=someone-else")
+    receiver = {"spec": {"receivers": [{"name": "someone-elses"}]}}
+    plane.kubectl(
+        "-n", NAMESPACE, "patch", "alertmanagerconfig", "checkout-routing", "--type=merge", "-p", json.dumps(receiver)
+    )
+    labels = {"app.kubernetes.io/managed-by": "sre-operator", "reliability.dev/plan": "checkout"}
+    strays = [
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "checkout-retired", "namespace": NAMESPACE, "labels": labels}},
+        {"apiVersion": "monitoring.coreos.com/v1alpha1", "kind": "AlertmanagerConfig",
+         "metadata": {"name": "checkout-retired", "namespace": NAMESPACE, "labels": labels}, "spec": {}},
+    ]  # fmt: skip
+    assert plane.apply(strays).returncode == 0
+
+    def repaired() -> bool:
+        secret = get(plane, "secret", "checkout-alertmanager") or {}
+        config = get(plane, "alertmanagerconfig", "checkout-routing") or {}
+        names = [r["name"] for r in config.get("spec", {}).get("receivers", [])]
+        return (
+            "extra" not in secret.get("data", {"extra": ""})
+            and names == ["nobody", "checkout-page", "checkout-ticket"]
+            and get(plane, "secret", "checkout-retired") is None
+            and get(plane, "alertmanagerconfig", "checkout-retired") is None
+        )
+
+    wait_for(repaired, timeout=DRIFT_INTERVAL * 3 + 10, what="routing children repaired")
 
 
 def exercise_release_gates(plane: ControlPlane, running: Any) -> None:

@@ -49,7 +49,10 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, *, drift: boo
     before = [f"{g.get('kind')} {g.get('name')}" for g in previous.get("generated") or []]
     options = RenderOptions(runbook_base_url=state.config.runbook_base_url)
     try:
-        capabilities = Capabilities(prometheus_operator=state.cluster.has_api("monitoring.coreos.com/v1"))
+        capabilities = Capabilities(
+            prometheus_operator=state.cluster.has_api("monitoring.coreos.com/v1"),
+            alertmanager_config=state.cluster.has_api("monitoring.coreos.com/v1alpha1"),
+        )
         desired = [_own(child, body) for child in desired_children(plan, capabilities, options)]
         changes = sync_children(
             state.cluster, plan.metadata.namespace, plan.metadata.name, desired, was_generated=before

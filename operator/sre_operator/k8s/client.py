@@ -30,7 +30,7 @@ PROMETHEUS_RULE = Kind("monitoring.coreos.com/v1", "PrometheusRule", "prometheus
 ALERTMANAGER_CONFIG = Kind("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig", "alertmanagerconfigs")
 CONFIG_MAP = Kind("v1", "ConfigMap", "configmaps")
 SECRET = Kind("v1", "Secret", "secrets")
-CHILD_KINDS = (PROMETHEUS_RULE, CONFIG_MAP)
+CHILD_KINDS = (PROMETHEUS_RULE, CONFIG_MAP, ALERTMANAGER_CONFIG, SECRET)
 PLAN = Kind("reliability.dev/v1alpha1", "ServiceReliabilityPlan", "servicereliabilityplans")
 POLICY = Kind("reliability.dev/v1alpha1", "ErrorBudgetPolicy", "errorbudgetpolicies")
 GATE = Kind("reliability.dev/v1alpha1", "ReleaseGate", "releasegates")
@@ -56,6 +56,9 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     # Server-side apply of an object that does not exist yet is authorised as "create".
     ("monitoring.coreos.com", "prometheusrules"): ("get", "list", "create", "patch", "update", "delete"),
     ("", "configmaps"): ("get", "list", "create", "patch", "update", "delete"),
+    ("monitoring.coreos.com", "alertmanagerconfigs"): ("get", "list", "create", "patch", "update", "delete"),
+    # The raw Alertmanager configuration (it holds file paths, never a secret's value).
+    ("", "secrets"): ("get", "list", "create", "patch", "update", "delete"),
     ("", "events"): ("create",),
     # Admission: a rollback is recognised by the templates of the workload's earlier revisions.
     ("apps", "replicasets"): ("list",),
@@ -67,7 +70,7 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
 
 
 def kind_of(obj: dict[str, Any]) -> Kind:
-    for kind in (*CHILD_KINDS, ALERTMANAGER_CONFIG, SECRET):
+    for kind in CHILD_KINDS:
         if (kind.api_version, kind.kind) == (obj["apiVersion"], obj["kind"]):
             return kind
     raise ValueError(f"the operator does not manage {obj['apiVersion']} {obj['kind']}")

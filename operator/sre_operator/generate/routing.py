@@ -1,0 +1,393 @@
+"""A plan's alert routing: an AlertmanagerConfig and a raw Alertmanager configuration. Pure.
+
+Both say the same thing. Alerts of the plan's service (and namespace) are
+grouped by alertname, service and slo; pages (severity critical) go to the
+page receiver, tickets (severity warning, the no-data alert among them) to
+the ticket receiver, and anything else of the service to a receiver that
+notifies nobody, never to the installation's default receiver. A page
+silences the tickets of the same SLO, and a fast burn the slow burn of the
+same SLO. Tickets wait for business hours when the plan names them.
+
+Secrets are referenced, never copied: the AlertmanagerConfig names them with
+SecretKeySelectors (the Prometheus Operator reads them); the raw
+configuration reads them from files at ``SECRETS_MOUNT/<secret>/<key>``, where
+the Prometheus Operator mounts ``Alertmanager.spec.secrets`` and where a
+platform team mounts them by hand otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from sre_operator.durations import format_duration, seconds
+from sre_operator.generate import names
+from sre_operator.generate.rules import plan_labels
+from sre_operator.models.base import SecretKeyRef
+from sre_operator.models.plan import BusinessHours, Receiver, ServiceReliabilityPlan
+
+SECRETS_MOUNT = "/etc/alertmanager/secrets"
+NULL_RECEIVER = "nobody"
+GROUP_BY = ["alertname", "namespace", "service", "slo"]
+BUSINESS_HOURS = "business-hours"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class Timing:
+    group_wait: str
+    group_interval: str
+    repeat_interval: str
+
+
+# Pages reach someone fast and repeat until the escalation policy has had its turn; tickets batch.
+PAGE_TIMING = Timing("30s", "5m", "1h")
+TICKET_TIMING = Timing("5m", "30m", "24h")
+
+
+def page_timing(plan: ServiceReliabilityPlan) -> Timing:
+    """Pages repeat hourly while they fire, but never before the plan's last escalation step is due."""
+    steps = plan.spec.incident.escalation if plan.spec.incident else []
+    last = max((seconds(s.after) for s in steps), default=0.0)
+    repeat = max(seconds(PAGE_TIMING.repeat_interval), last)
+    return Timing(PAGE_TIMING.group_wait, PAGE_TIMING.group_interval, format_duration(repeat))
+
+
+def receiver_name(plan: ServiceReliabilityPlan, role: str) -> str:
+    return f"{plan.metadata.name}-{role}"
+
+
+def secret_file(ref: SecretKeyRef) -> str:
+    return f"{SECRETS_MOUNT}/{ref.name}/{ref.key}"
+
+
+def _selector(ref: SecretKeyRef) -> dict[str, str]:
+    return {"name": ref.name, "key": ref.key}
+
+
+def operator_receiver(name: str, receiver: Receiver | None, severity: str) -> dict[str, Any]:
+    """A receiver of the AlertmanagerConfig (camelCase, SecretKeySelectors)."""
+    result: dict[str, Any] = {"name": name}
+    if receiver is None:
+        return result
+    if receiver.pagerduty:
+        result["pagerdutyConfigs"] = [
+            {"routingKey": _selector(receiver.pagerduty.routing_key_secret), "severity": severity, "sendResolved": True}
+        ]
+    elif receiver.slack:
+        slack: dict[str, Any] = {"apiURL": _selector(receiver.slack.api_url_secret), "sendResolved": True}
+        if receiver.slack.channel:
+            slack["channel"] = receiver.slack.channel
+        result["slackConfigs"] = [slack]
+    elif receiver.opsgenie:
+        result["opsgenieConfigs"] = [
+            {
+                "apiKey": _selector(receiver.opsgenie.api_key_secret),
+                "priority": "P1" if severity == "critical" else "P3",
+            }
+        ]
+    elif receiver.webhook:
+        result["webhookConfigs"] = [{"urlSecret": _selector(receiver.webhook.url_secret), "sendResolved": True}]
+    elif receiver.email:
+        result["emailConfigs"] = [{"to": receiver.email.to, "sendResolved": True}]
+    return result
+
+
+def raw_receiver(name: str, receiver: Receiver | None, severity: str) -> dict[str, Any]:
+    """A receiver of a raw Alertmanager configuration (snake_case, secrets as ``*_file`` paths)."""
+    result: dict[str, Any] = {"name": name}
+    if receiver is None:
+        return result
+    if receiver.pagerduty:
+        result["pagerduty_configs"] = [
+            {"routing_key_file": secret_file(receiver.pagerduty.routing_key_secret), "severity": severity}
+        ]
+    elif receiver.slack:
+        slack: dict[str, Any] = {"api_url_file": secret_file(receiver.slack.api_url_secret), "send_resolved": True}
+        if receiver.slack.channel:
+            slack["channel"] = receiver.slack.channel
+        result["slack_configs"] = [slack]
+    elif receiver.opsgenie:
+        result["opsgenie_configs"] = [
+            {
+                "api_key_file": secret_file(receiver.opsgenie.api_key_secret),
+                "priority": "P1" if severity == "critical" else "P3",
+            }
+        ]
+    elif receiver.webhook:
+        result["webhook_configs"] = [{"url_file": secret_file(receiver.webhook.url_secret), "send_resolved": True}]
+    elif receiver.email:
+        result["email_configs"] = [{"to": receiver.email.to, "send_resolved": True}]
+    return result
+
+
+def _weekday_ranges(hours: BusinessHours) -> list[tuple[int, int]]:
+    ranges = []
+    for item in hours.weekdays:
+        first, _, last = item.partition(":")
+        ranges.append((WEEKDAYS.index(first), WEEKDAYS.index(last or first)))
+    return ranges
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def utc_intervals(hours: BusinessHours, on: datetime.date) -> list[dict[str, Any]]:
+    """Business hours as UTC day-and-time intervals, at the zone's offset on ``on`` (for the AlertmanagerConfig,
+    which has no time-zone field). The offset changes with daylight saving; the caller says so."""
+    offset = zoneinfo.ZoneInfo(hours.time_zone).utcoffset(datetime.datetime.combine(on, datetime.time(12)))
+    shift = int((offset or datetime.timedelta()).total_seconds() // 60)
+    start, end = _minutes(hours.start) - shift, _minutes(hours.end) - shift
+    days = sorted({d for first, last in _weekday_ranges(hours) for d in _days(first, last)})
+    pieces: dict[tuple[int, int], set[int]] = {}
+    for day in days:
+        for piece_start, piece_end, day_shift in _split(start, end):
+            pieces.setdefault((piece_start, piece_end), set()).add((day + day_shift) % 7)
+    return [
+        {
+            "weekdays": sorted({WEEKDAYS[d] for d in weekdays}, key=WEEKDAYS.index),
+            "times": [{"startTime": _clock(a), "endTime": _clock(b)}],
+        }
+        for (a, b), weekdays in sorted(pieces.items())
+    ]
+
+
+def _days(first: int, last: int) -> list[int]:
+    return list(range(first, last + 1)) if first <= last else [*range(first, 7), *range(0, last + 1)]
+
+
+def _split(start: int, end: int) -> list[tuple[int, int, int]]:
+    """A local day's [start, end) in UTC minutes, cut at midnight: (start, end, day shift) pieces."""
+    day = 24 * 60
+    pieces = []
+    for shift in (-1, 0, 1):
+        low, high = max(start, shift * day), min(end, (shift + 1) * day)
+        if low < high:
+            pieces.append((low - shift * day, high - shift * day, shift))
+    return pieces
+
+
+def _operator_matcher(name: str, value: str) -> dict[str, str]:
+    return {"name": name, "value": value, "matchType": "="}
+
+
+def alertmanager_config(plan: ServiceReliabilityPlan, today: datetime.date | None = None) -> dict[str, Any] | None:
+    """The AlertmanagerConfig (monitoring.coreos.com/v1alpha1), or None when the plan routes nothing."""
+    routing = plan.spec.alerting.routing if plan.spec.alerting else None
+    if routing is None:
+        return None
+    page, ticket = receiver_name(plan, "page"), receiver_name(plan, "ticket")
+    ticket_route: dict[str, Any] = {
+        "receiver": ticket,
+        "matchers": [_operator_matcher("severity", "warning")],
+        **_camel(_timing(TICKET_TIMING)),
+    }
+    spec: dict[str, Any] = {
+        "route": {
+            "receiver": NULL_RECEIVER,
+            "groupBy": list(GROUP_BY),
+            "matchers": [_operator_matcher(names.LABEL_SERVICE, plan.spec.service.name)],
+            "routes": [
+                {
+                    "receiver": page,
+                    "matchers": [_operator_matcher("severity", "critical")],
+                    **_camel(_timing(page_timing(plan))),
+                },
+                ticket_route,
+            ],
+        },
+        "receivers": [
+            {"name": NULL_RECEIVER},
+            operator_receiver(page, routing.page, "critical"),
+            operator_receiver(ticket, routing.ticket, "warning"),
+        ],
+        "inhibitRules": [
+            {
+                "sourceMatch": [_operator_matcher(k, v) for k, v in source.items()],
+                "targetMatch": [_operator_matcher(k, v) for k, v in target.items()],
+                "equal": ["namespace", "service", "slo"],
+            }
+            for source, target in _inhibitions(plan)
+        ],
+    }
+    if routing.business_hours is not None:
+        ticket_route["activeTimeIntervals"] = [BUSINESS_HOURS]
+        spec["timeIntervals"] = [
+            {
+                "name": BUSINESS_HOURS,
+                "timeIntervals": utc_intervals(routing.business_hours, today or datetime.date.today()),
+            }
+        ]
+    return {
+        "apiVersion": "monitoring.coreos.com/v1alpha1",
+        "kind": "AlertmanagerConfig",
+        "metadata": {
+            "name": f"{plan.metadata.name}-routing",
+            "namespace": plan.metadata.namespace,
+            "labels": plan_labels(plan),
+        },
+        "spec": spec,
+    }
+
+
+def _timing(timing: Timing) -> dict[str, str]:
+    return {
+        "group_wait": timing.group_wait,
+        "group_interval": timing.group_interval,
+        "repeat_interval": timing.repeat_interval,
+    }
+
+
+def _camel(values: dict[str, str]) -> dict[str, str]:
+    return {"".join([k.split("_")[0], *(p.title() for p in k.split("_")[1:])]): v for k, v in values.items()}
+
+
+def _inhibitions(plan: ServiceReliabilityPlan) -> list[tuple[dict[str, str], dict[str, str]]]:
+    service = {names.LABEL_SERVICE: plan.spec.service.name}
+    return [
+        ({**service, "severity": "critical"}, {**service, "severity": "warning"}),
+        ({**service, "alertname": names.ALERT_PAGE}, {**service, "alertname": names.ALERT_TICKET}),
+    ]
+
+
+def matcher(name: str, value: str) -> str:
+    """An Alertmanager matcher string with the value quoted and escaped (no label value can break out)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'{name}="{escaped}"'
+
+
+def raw_routing(plan: ServiceReliabilityPlan) -> dict[str, Any] | None:
+    """The routing subtree, receivers, inhibition rules and time intervals a platform team merges."""
+    routing = plan.spec.alerting.routing if plan.spec.alerting else None
+    if routing is None:
+        return None
+    page, ticket, nobody = (
+        receiver_name(plan, "page"),
+        receiver_name(plan, "ticket"),
+        receiver_name(plan, NULL_RECEIVER),
+    )
+    ticket_route: dict[str, Any] = {
+        "receiver": ticket,
+        "matchers": [matcher("severity", "warning")],
+        **_timing(TICKET_TIMING),
+    }
+    if routing.business_hours is not None:
+        ticket_route["active_time_intervals"] = [f"{plan.metadata.name}-{BUSINESS_HOURS}"]
+    route = {
+        "receiver": nobody,
+        "group_by": list(GROUP_BY),
+        "matchers": [
+            matcher("namespace", plan.metadata.namespace),
+            matcher(names.LABEL_SERVICE, plan.spec.service.name),
+        ],
+        "routes": [
+            {"receiver": page, "matchers": [matcher("severity", "critical")], **_timing(page_timing(plan))},
+            ticket_route,
+        ],
+    }
+    document: dict[str, Any] = {
+        "route": route,
+        "receivers": [
+            {"name": nobody},
+            raw_receiver(page, routing.page, "critical"),
+            raw_receiver(ticket, routing.ticket, "warning"),
+        ],
+        "inhibit_rules": [
+            {
+                "source_matchers": [
+                    matcher("namespace", plan.metadata.namespace),
+                    *(matcher(k, v) for k, v in source.items()),
+                ],
+                "target_matchers": [
+                    matcher("namespace", plan.metadata.namespace),
+                    *(matcher(k, v) for k, v in target.items()),
+                ],
+                "equal": ["namespace", "service", "slo"],
+            }
+            for source, target in _inhibitions(plan)
+        ],
+    }
+    if routing.business_hours is not None:
+        hours = routing.business_hours
+        document["time_intervals"] = [
+            {
+                "name": f"{plan.metadata.name}-{BUSINESS_HOURS}",
+                "time_intervals": [
+                    {
+                        "weekdays": list(hours.weekdays),
+                        "times": [{"start_time": hours.start, "end_time": hours.end}],
+                        "location": hours.time_zone,
+                    }
+                ],
+            }
+        ]
+    return document
+
+
+def standalone_config(plan: ServiceReliabilityPlan) -> dict[str, Any] | None:
+    """A complete Alertmanager configuration holding only this plan's routing (``amtool check-config`` accepts it)."""
+    subtree = raw_routing(plan)
+    if subtree is None:
+        return None
+    nobody = receiver_name(plan, NULL_RECEIVER)
+    config = {
+        "route": {"receiver": nobody, "group_by": list(GROUP_BY), "routes": [subtree["route"]]},
+        "receivers": subtree["receivers"],
+        "inhibit_rules": subtree["inhibit_rules"],
+    }
+    if "time_intervals" in subtree:
+        config["time_intervals"] = subtree["time_intervals"]
+    return config
+
+
+def routing_secret(plan: ServiceReliabilityPlan) -> dict[str, Any] | None:
+    """The raw configuration as a Secret (``routing.yaml`` to merge, ``alertmanager.yaml`` standalone)."""
+    subtree, standalone = raw_routing(plan), standalone_config(plan)
+    if subtree is None or standalone is None:
+        return None
+    files = {"routing.yaml": subtree, "alertmanager.yaml": standalone}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": f"{plan.metadata.name}-alertmanager",
+            "namespace": plan.metadata.namespace,
+            "labels": plan_labels(plan),
+        },
+        "type": "Opaque",
+        # data, not stringData: the API server stores data, and drift is compared against what it stores.
+        "data": {name: base64.b64encode(dump_yaml(value).encode()).decode() for name, value in files.items()},
+    }
+
+
+def dump_yaml(value: Any) -> str:
+    return yaml.safe_dump(value, sort_keys=False, width=10_000, allow_unicode=True)
+
+
+def business_hours_assumption(plan: ServiceReliabilityPlan, config: dict[str, Any]) -> str | None:
+    """What converting business hours to UTC for an AlertmanagerConfig assumes, in one sentence."""
+    routing = plan.spec.alerting.routing if plan.spec.alerting else None
+    hours = routing.business_hours if routing else None
+    intervals = (config.get("spec") or {}).get("timeIntervals") or []
+    if hours is None or not intervals or hours.time_zone == "UTC":
+        return None
+    written = "; ".join(
+        f"{', '.join(i['weekdays'])} {i['times'][0]['startTime']}-{i['times'][0]['endTime']}"
+        for i in intervals[0]["timeIntervals"]
+    )
+    return (
+        f"Business hours {hours.start}-{hours.end} {hours.time_zone} are written to the AlertmanagerConfig in UTC "
+        f"({written}), which has no time-zone field: the offset is today's, and after a daylight-saving change "
+        "the hours are rewritten at the next drift check."
+    )

@@ -1,0 +1,126 @@
+"""Alert routing as Alertmanager itself reads it: amtool checks every generated configuration and says where
+each alert goes."""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sre_operator.generate.routing import (
+    alertmanager_config,
+    dump_yaml,
+    raw_routing,
+    routing_secret,
+    standalone_config,
+    utc_intervals,
+)
+from sre_operator.models.plan import BusinessHours
+from tests.conftest import example_plans, plan_from_yaml, require_program
+
+ROUTED = [p for p in example_plans() if p.spec.alerting and p.spec.alerting.routing]
+
+
+@pytest.fixture(scope="module")
+def amtool() -> str:
+    return require_program("amtool", "bash scripts/test.sh installs Debian's 'prometheus-alertmanager' package")
+
+
+def routes_to(amtool: str, config: Path, **labels: str) -> str:
+    result = subprocess.run(
+        [amtool, "config", "routes", "test", f"--config.file={config}", *(f"{k}={v}" for k, v in labels.items())],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return result.stdout.strip()
+
+
+def test_there_are_routed_examples() -> None:
+    assert [p.metadata.name for p in ROUTED] == ["checkout"]
+
+
+@pytest.mark.parametrize("plan", ROUTED, ids=lambda p: p.metadata.name)
+def test_amtool_accepts_the_standalone_configuration_and_routes_each_alert(
+    plan: Any, amtool: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "alertmanager.yaml"
+    config.write_text(dump_yaml(standalone_config(plan)), encoding="utf-8")
+    checked = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    name, namespace, service = plan.metadata.name, plan.metadata.namespace, plan.spec.service.name
+    identity = {"namespace": namespace, "service": service, "slo": plan.spec.slos[0].name}
+    assert (
+        routes_to(amtool, config, alertname="SLOErrorBudgetFastBurn", severity="critical", **identity) == f"{name}-page"
+    )
+    assert (
+        routes_to(amtool, config, alertname="SLOErrorBudgetSlowBurn", severity="warning", **identity)
+        == f"{name}-ticket"
+    )
+    assert routes_to(amtool, config, alertname="SLOSignalMissing", severity="warning", **identity) == f"{name}-ticket"
+    assert routes_to(amtool, config, alertname="Other", severity="info", **identity) == f"{name}-nobody"
+    assert routes_to(amtool, config, severity="critical", namespace="elsewhere", service=service) == f"{name}-nobody"
+
+
+def test_secrets_are_referenced_never_copied() -> None:
+    (plan,) = ROUTED
+    config, raw = alertmanager_config(plan), raw_routing(plan)
+    assert config is not None and raw is not None
+    page = config["spec"]["receivers"][1]
+    assert page["pagerdutyConfigs"][0]["routingKey"] == {"name": "pagerduty", "key": "routing-key"}
+    raw_page, raw_ticket = raw["receivers"][1:]
+    assert raw_page["pagerduty_configs"][0]["routing_key_file"] == "/etc/alertmanager/secrets/pagerduty/routing-key"
+    assert raw_ticket["slack_configs"][0]["api_url_file"] == "/etc/alertmanager/secrets/slack/url"
+    secret = routing_secret(plan)
+    assert secret is not None and set(secret["data"]) == {"routing.yaml", "alertmanager.yaml"}
+
+
+def test_pagerduty_gets_an_explicit_severity_per_route() -> None:
+    plan = plan_from_yaml(
+        """
+apiVersion: reliability.dev/v1alpha1
+kind: ServiceReliabilityPlan
+metadata: {name: api, namespace: team}
+spec:
+  service: {name: api, owner: {team: t}}
+  slos: [{name: availability, objective: 99.9, indicator: {ratio: {errors: 'e_total', total: 't_total'}}}]
+  alerting:
+    routing:
+      page: {pagerduty: {routingKeySecret: {name: pd, key: key}}}
+      ticket: {pagerduty: {routingKeySecret: {name: pd, key: low}}}
+  incident:
+    escalation: [{after: 0m, notify: a}, {after: 90m, notify: b}]
+"""
+    )
+    config = alertmanager_config(plan)
+    assert config is not None
+    page, ticket = config["spec"]["receivers"][1:]
+    assert page["pagerdutyConfigs"][0]["severity"] == "critical"
+    assert ticket["pagerdutyConfigs"][0]["severity"] == "warning"
+    # The page repeats no sooner than the last escalation step is due.
+    assert config["spec"]["route"]["routes"][0]["repeatInterval"] == "1h30m"
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "weekdays", "start", "end", "expected"),
+    [
+        ("Europe/Berlin", datetime.date(2026, 11, 25), ["monday:friday"], "09:00", "18:00",
+         [(["monday", "tuesday", "wednesday", "thursday", "friday"], "08:00", "17:00")]),
+        ("Europe/Berlin", datetime.date(2026, 7, 1), ["monday:friday"], "09:00", "18:00",
+         [(["monday", "tuesday", "wednesday", "thursday", "friday"], "07:00", "16:00")]),
+        ("Asia/Tokyo", datetime.date(2026, 11, 25), ["monday"], "08:00", "18:00",
+         [(["monday"], "00:00", "09:00"), (["sunday"], "23:00", "24:00")]),
+        ("America/Los_Angeles", datetime.date(2026, 11, 25), ["friday:saturday"], "17:00", "23:00",
+         [(["saturday", "sunday"], "01:00", "07:00")]),
+        ("UTC", datetime.date(2026, 11, 25), ["saturday:monday"], "10:00", "12:00",
+         [(["monday", "saturday", "sunday"], "10:00", "12:00")]),
+    ],
+)  # fmt: skip
+def test_business_hours_in_utc(
+    zone: str, day: datetime.date, weekdays: list[str], start: str, end: str, expected: list[Any]
+) -> None:
+    hours = BusinessHours(time_zone=zone, weekdays=weekdays, start=start, end=end)
+    found = [(i["weekdays"], i["times"][0]["startTime"], i["times"][0]["endTime"]) for i in utc_intervals(hours, day)]
+    order = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    assert found == [(sorted(w, key=order.index), a, b) for w, a, b in expected]

@@ -1,0 +1,165 @@
+"""The generated routing in a live Alertmanager (Debian's): pages delivered, tickets inhibited by the page of
+the same SLO, tickets held outside business hours. Two plans' raw subtrees are merged into one configuration,
+as a platform team merges them."""
+
+from __future__ import annotations
+
+import datetime
+import http.server
+import json
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from sre_operator.generate.routing import SECRETS_MOUNT, dump_yaml, raw_routing
+from tests.conftest import plan_from_yaml, require_program
+from tests.support.controlplane import free_port
+from tests.support.operator import wait_for
+
+
+def plan(name: str, business_hours: str = "") -> Any:
+    return plan_from_yaml(
+        f"""
+apiVersion: reliability.dev/v1alpha1
+kind: ServiceReliabilityPlan
+metadata: {{name: {name}, namespace: shop}}
+spec:
+  service: {{name: {name}, owner: {{team: t}}}}
+  slos: [{{name: availability, objective: 99.9, indicator: {{ratio: {{errors: 'e_total', total: 't_total'}}}}}}]
+  alerting:
+    routing:
+      page: {{slack: {{apiURLSecret: {{name: {name}-hooks, key: page}}}}}}
+      ticket: {{slack: {{apiURLSecret: {{name: {name}-hooks, key: ticket}}}}}}
+      {business_hours}
+      outputs: [alertmanagerSecret]
+"""
+    )
+
+
+class Deliveries(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[str, dict[str, Any]]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Deliveries.received.append((self.path, json.loads(body or b"{}")))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture()
+def receiver() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Deliveries)
+    Deliveries.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def outside_business_hours() -> str:
+    """Business hours that exclude now, by Alertmanager's clock: tomorrow's weekday only (UTC)."""
+    tomorrow = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)).strftime("%A").lower()
+    return f"businessHours: {{timeZone: UTC, weekdays: [{tomorrow}], start: '00:00', end: '23:59'}}"
+
+
+@pytest.fixture()
+def alertmanager(tmp_path: Path, receiver: str) -> Iterator[str]:
+    binary = require_program("prometheus-alertmanager", "bash scripts/test.sh installs 'prometheus-alertmanager'")
+    plans = [plan("api"), plan("batch", outside_business_hours())]
+    merged: dict[str, Any] = {"route": {"receiver": "default", "routes": []}, "receivers": [{"name": "default"}]}
+    for routed in plans:
+        subtree = raw_routing(routed)
+        assert subtree is not None
+        merged["route"]["routes"].append(subtree["route"])
+        merged["receivers"] += subtree["receivers"]
+        merged.setdefault("inhibit_rules", []).extend(subtree["inhibit_rules"])
+        merged.setdefault("time_intervals", []).extend(subtree.get("time_intervals", []))
+        for key in ("page", "ticket"):  # the Secrets, mounted where the configuration reads them
+            folder = tmp_path / "secrets" / f"{routed.metadata.name}-hooks"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / key).write_text(f"{receiver}/{routed.metadata.name}/{key}")
+    # Test-only: the mount folder, and waits of seconds instead of minutes.
+    text = dump_yaml(merged).replace(SECRETS_MOUNT, str(tmp_path / "secrets"))
+    for wait in ("30s", "5m"):
+        text = text.replace(f"group_wait: {wait}", "group_wait: 1s")
+    (tmp_path / "alertmanager.yml").write_text(text)
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={tmp_path / 'alertmanager.yml'}",
+            f"--storage.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=(tmp_path / "alertmanager.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _ready(url, process), timeout=30, what="alertmanager ready")
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
+
+
+def _ready(url: str, process: subprocess.Popen[bytes]) -> bool:
+    assert process.poll() is None, "alertmanager exited"
+    try:
+        with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def alert(service: str, name: str, severity: str) -> dict[str, Any]:
+    labels = {"alertname": name, "severity": severity, "namespace": "shop", "service": service, "slo": "availability"}
+    return {"labels": labels, "annotations": {"summary": f"{service} {name}"}}
+
+
+def post(url: str, alerts: list[dict[str, Any]]) -> None:
+    request = urllib.request.Request(
+        f"{url}/api/v2/alerts", json.dumps(alerts).encode(), {"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        assert answer.status == 200
+
+
+def test_a_page_is_delivered_and_silences_the_ticket_of_the_same_slo(alertmanager: str) -> None:
+    post(
+        alertmanager,
+        [alert("api", "SLOErrorBudgetFastBurn", "critical"), alert("api", "SLOErrorBudgetSlowBurn", "warning")],
+    )
+    wait_for(lambda: [p for p, _ in Deliveries.received if p == "/api/page"], timeout=30, what="the page delivered")
+
+    def inhibited() -> list[str] | None:
+        with urllib.request.urlopen(f"{alertmanager}/api/v2/alerts", timeout=5) as answer:
+            alerts = json.loads(answer.read())
+        (ticket,) = [a for a in alerts if a["labels"]["alertname"] == "SLOErrorBudgetSlowBurn"]
+        return ticket["status"]["inhibitedBy"] or None
+
+    assert wait_for(inhibited, timeout=15, what="the ticket inhibited by the page")
+    time.sleep(3)
+    assert [p for p, _ in Deliveries.received if p == "/api/ticket"] == [], "an inhibited ticket must not notify"
+
+
+def test_a_ticket_waits_for_business_hours_while_a_page_does_not(alertmanager: str) -> None:
+    page = alert("batch", "SLOErrorBudgetFastBurn", "critical")
+    page["labels"]["slo"] = "freshness"  # another SLO: nothing inhibits the ticket below
+    post(alertmanager, [alert("batch", "SLOSignalMissing", "warning"), page])
+    wait_for(lambda: [p for p, _ in Deliveries.received if p == "/batch/page"], timeout=30, what="the page")
+    time.sleep(4)  # four group waits: the ticket would have been sent by now inside business hours
+    assert [p for p, _ in Deliveries.received if p == "/batch/ticket"] == []

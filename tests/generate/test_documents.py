@@ -66,4 +66,4 @@ def test_injected_markdown_in_a_plan_stays_text() -> None:
     assert parsed.model is not None
     text = runbooks(parsed.model)["availability.md"]  # type: ignore[arg-type]
     assert "\n## Injected heading" not in text
-    assert "1. ok \\#\\# Injected heading" in text
+    assert "- ok \\#\\# Injected heading" in text

@@ -80,7 +80,7 @@ def test_alerts_carry_the_alert_contract() -> None:
     assert ticket["labels"]["severity"] == "warning"
     assert set(page["annotations"]) == {"summary", "description", "runbook_url"}
     assert page["annotations"]["runbook_url"] == (
-        "https://runbooks.example.com/checkout/shop/checkout/availability#sloerrorbudgetfastburn"
+        "https://runbooks.example.com/checkout/shop/checkout/availability#SLOErrorBudgetFastBurn"  # API.md anchors
     )
     assert "14.4x over 1h and 5m" in page["annotations"]["description"]
     assert "6x over 6h and 30m" in page["annotations"]["description"]

@@ -410,3 +410,17 @@ def test_a_gate_naming_a_missing_plan_is_invalid_and_says_which_field(
     assert (valid["status"], valid["message"]) == ("False", broken["reason"].removeprefix("Invalid: "))
     assert plane.apply([gate()]).returncode == 0
     wait_state(plane, "Frozen", False, gated)
+
+
+def test_the_operator_serves_the_runbooks_of_the_plans_it_knows(
+    control_plane: ControlPlane, gated: RunningOperator
+) -> None:
+    assert control_plane.apply([plan()], "--force-conflicts").returncode == 0
+
+    def served() -> str | None:
+        status, page = gated.get(f"/runbooks/{NAMESPACE}/checkout/availability")
+        return page if status == 200 else None
+
+    page = wait_for(served, what="the runbook served")
+    assert isinstance(page, str) and '<h2 id="SLOErrorBudgetFastBurn">' in page and "<h3>Impact</h3>" in page
+    assert gated.get(f"/runbooks/{NAMESPACE}/checkout/latency")[0] == 404

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sre_operator.durations import seconds
 from sre_operator.generate import names
 from sre_operator.generate.markdown import render
 from sre_operator.generate.rules import DEFAULT_OPTIONS, RenderOptions, SloContext, alert_rules, plan_labels
-from sre_operator.generate.tiers import TIERS
+from sre_operator.generate.sli import CounterSli, build_sli
+from sre_operator.generate.tiers import TIERS, tiers_of
 from sre_operator.models.assumptions import plan_assumptions, residual_risks, slo_window
 from sre_operator.models.plan import ServiceReliabilityPlan
 
@@ -32,28 +34,119 @@ GENERIC_MITIGATION = (
 
 
 @dataclass(frozen=True)
+class Query:
+    promql: str
+    shows: str
+
+
+@dataclass(frozen=True)
 class RunbookAlert:
     name: str
     anchor: str
     severity: str
     summary: str
     description: str
+    impact: tuple[str, ...] = ()
+    queries: tuple[Query, ...] = ()
+    checks: tuple[str, ...] = ()
+
+
+def human_duration(total_seconds: float) -> str:
+    """``185000`` -> ``2 days 3 hours``: the two largest units, for people."""
+    units = (("day", 86400), ("hour", 3600), ("minute", 60))
+    parts = []
+    remaining = round(total_seconds)
+    for name, size in units:
+        count, remaining = divmod(remaining, size)
+        if count:
+            parts.append(f"{count} {name}{'s' if count != 1 else ''}")
+    return " ".join(parts[:2]) or "under a minute"
+
+
+def _impact(ctx: SloContext, severity: str) -> tuple[str, ...]:
+    """Per tier: the burn rate, the share of the budget it spends in its long window, and the time left."""
+    window = seconds(ctx.window)
+    lines = []
+    for tier in tiers_of("critical" if severity == "critical" else "warning"):
+        factor = tier.factor(ctx.window)
+        lines.append(
+            f"At {factor:g}x (the {tier.long}/{tier.short} tier) {tier.budget_spent:.0%} of the {ctx.window} budget "
+            f"goes every {tier.long}; a full budget is gone in {human_duration(window / factor)}."
+        )
+    return tuple(lines)
+
+
+def _queries(ctx: SloContext) -> tuple[Query, ...]:
+    identity = ctx.series
+    found = [
+        Query(identity(names.BURN_RATE), f"burn rate per window; 1 spends the budget exactly over {ctx.window}"),
+        Query(identity(names.BUDGET_REMAINING), f"share of the {ctx.window} budget left (1 all, below 0 overspent)"),
+    ]
+    sli = build_sli(ctx.slo)
+    if isinstance(sli, CounterSli):
+        per = f" per {', '.join(sli.group_by)}" if sli.group_by else ""
+        found.append(
+            Query(f"{sli.errors_rate} / {sli.requests_rate}", f"error ratio over the last 5m{per}, from the raw series")
+        )
+        found.append(Query(sli.requests_rate, f"requests per second{per}: a drop can hide or cause errors"))
+    else:
+        found.append(Query(sli.error_ratio("5m"), "error ratio over the last 5m, from the plan's expression"))
+    return tuple(found)
+
+
+def _no_data(ctx: SloContext) -> tuple[tuple[Query, ...], tuple[str, ...]]:
+    sli = build_sli(ctx.slo)
+    if not isinstance(sli, CounterSli):
+        watched = ctx.series(names.ERROR_RATIO, window="5m")
+        return (Query(f"count({watched})", "0 or empty: the plan's expression returns nothing"),), (
+            "Run the plan's error-ratio expression by hand with a 5m range: which part returns nothing?",
+        )
+    selector = sli.total_selector
+    queries = [Query(f"count({selector.render()})", "0 or empty: the selector no longer matches any series")]
+    job = next((m for m in selector.matchers if m.name == "job" and m.op == "="), None)
+    if job is not None:
+        queries.append(Query(f"up{{{job.render()}}}", "0 or empty: the target is down or no longer scraped"))
+    queries.append(
+        Query(
+            f'count by (__name__) ({{__name__=~"{selector.metric.removesuffix("_total")}.*"}})',
+            "the metric under another name?",
+        )
+    )
+    return tuple(queries), (
+        "Is the target scraped? Check its scrape job and the target page of Prometheus.",
+        "Does the selector still match? A renamed metric or label after a deploy drops the SLI.",
+        "Did a relabelling rule (metric_relabel_configs, a ServiceMonitor's metricRelabelings) drop the series?",
+    )
 
 
 def _alerts(plan: ServiceReliabilityPlan, options: RenderOptions) -> dict[str, list[RunbookAlert]]:
     found = {}
     for slo in plan.spec.slos:
-        rules = alert_rules(SloContext(plan, slo, options))
-        found[slo.name] = [
-            RunbookAlert(
-                r["alert"],
-                r["alert"].lower(),
-                r["labels"]["severity"],
-                r["annotations"]["summary"],
-                r["annotations"]["description"],
+        ctx = SloContext(plan, slo, options)
+        alerts = []
+        for rule in alert_rules(ctx):
+            severity = rule["labels"]["severity"]
+            if rule["alert"] == names.ALERT_NO_DATA:
+                queries, checks = _no_data(ctx)
+                impact: tuple[str, ...] = (
+                    "Nobody can tell whether users are served well: without SLI data the burn-rate alerts cannot fire "
+                    "and the budget is not measured.",
+                )
+            else:
+                queries, checks, impact = _queries(ctx), (), _impact(ctx, severity)
+            alerts.append(
+                RunbookAlert(
+                    rule["alert"],
+                    rule["alert"],
+                    severity,
+                    rule["annotations"]["summary"],
+                    rule["annotations"]["description"],
+                    impact,
+                    queries,
+                    checks,
+                )
             )
-            for r in rules
-        ]
+        found[slo.name] = alerts
     return found
 
 

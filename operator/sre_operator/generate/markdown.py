@@ -18,6 +18,11 @@ def escape_markdown(value: Any) -> str:
     return _SPECIAL.sub(r"\\\1", text).replace("&", "&amp;")
 
 
+def code_span(value: Any) -> str:
+    """Text for inside a Markdown code span: one line, no backtick that could close it."""
+    return " ".join(str(value).split()).replace("`", "'")
+
+
 @cache
 def environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
@@ -29,6 +34,7 @@ def environment() -> ImmutableSandboxedEnvironment:
         keep_trailing_newline=True,
     )
     env.filters["md"] = escape_markdown
+    env.filters["code"] = code_span
     return env
 
 

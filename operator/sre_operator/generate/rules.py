@@ -142,7 +142,7 @@ def _runbook_url(ctx: SloContext, alert: str) -> str:
     runbooks = ctx.plan.spec.runbooks
     base = (runbooks.base_url if runbooks and runbooks.base_url else ctx.options.runbook_base_url).rstrip("/")
     meta = ctx.plan.metadata
-    return template_literal(f"{base}/{meta.namespace}/{meta.name}/{ctx.slo.name}#{alert.lower()}")
+    return template_literal(f"{base}/{meta.namespace}/{meta.name}/{ctx.slo.name}#{alert}")
 
 
 def _describe(ctx: SloContext) -> str:

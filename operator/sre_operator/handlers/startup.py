@@ -14,6 +14,8 @@ from aiohttp import web
 
 from sre_operator.budgets import PrometheusClient, PrometheusSettings, parse_header
 from sre_operator.config import OperatorConfig
+from sre_operator.generate import RenderOptions
+from sre_operator.generate.documents import runbooks
 from sre_operator.handlers.evaluation import admission_recorder, evaluate_forever, record_admissions
 from sre_operator.handlers.state import CONFIG, GROUP, OperatorState, state_of
 from sre_operator.http import (
@@ -58,6 +60,25 @@ async def _watch_certificate(certificate: ServingCertificate) -> None:
             logger.warning("webhook certificate not reloaded: %s", error)
 
 
+def runbook_source(state: OperatorState) -> Any:
+    """Runbooks from the last valid version of each plan the operator knows, rendered once per generation."""
+    rendered: dict[tuple[str, str, int], dict[str, str]] = {}
+
+    def source(namespace: str, plan_name: str, slo: str) -> str | None:
+        known = state.registry.get("ServiceReliabilityPlan", namespace, plan_name)
+        plan = state.registry.plan(namespace, plan_name)
+        if known is None or plan is None or slo not in {s.name for s in plan.spec.slos}:
+            return None
+        key = (namespace, plan_name, known.generation)
+        if key not in rendered:
+            if len(rendered) > 1000:
+                rendered.clear()
+            rendered[key] = runbooks(plan, RenderOptions(runbook_base_url=state.config.runbook_base_url))
+        return rendered[key][f"{slo}.md"]
+
+    return source
+
+
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     settings.persistence.finalizer = f"{GROUP}/finalizer"
@@ -85,7 +106,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo.state = state
     wake = asyncio.Event()
     memo.wake = wake
-    runners: list[web.AppRunner] = [await serve(http_app(state.book, state.metrics, state.health), config.http_address)]
+    app = http_app(state.book, state.metrics, state.health, runbook_source(state))
+    runners: list[web.AppRunner] = [await serve(app, config.http_address)]
     tasks = [
         asyncio.create_task(evaluate_forever(state, wake), name="budget-evaluation"),
     ]
@@ -99,13 +121,13 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
             )
         certificate = ServingCertificate.from_folder(folder)
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=10_000)
-        app = webhook_app(
+        webhook = webhook_app(
             state.book,
             state.metrics,
             lambda request: earlier_templates(state.cluster, request),
             admission_recorder(state, queue),
         )
-        runners.append(await serve(app, config.webhook_address, ssl_context=certificate.context))
+        runners.append(await serve(webhook, config.webhook_address, ssl_context=certificate.context))
         tasks.append(asyncio.create_task(record_admissions(state, queue), name="admission-recorder"))
         tasks.append(asyncio.create_task(_watch_certificate(certificate), name="webhook-certificate"))
     memo.background = (runners, tasks)

@@ -1,4 +1,4 @@
-"""The operator's HTTP server on ``--http-address``: health, metrics and the gate API.
+"""The operator's HTTP server on ``--http-address``: health, metrics, the gate API and the runbooks.
 
 Every answer comes from memory (the gate book and the metrics registry): no
 request waits on Prometheus or the API server. Bad requests get a 4xx with a
@@ -18,11 +18,19 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sre_operator.gates.book import GateBook
+from sre_operator.generate.html import markdown_to_html
 from sre_operator.http.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RunbookSource = Callable[[str, str, str], str | None]
+"""(namespace, plan, slo) -> the SLO's runbook as Markdown, or None when there is no such plan or SLO."""
+# The page is ours alone: no script runs, nothing loads from elsewhere, no one frames it.
+RUNBOOK_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 @dataclass
@@ -68,7 +76,9 @@ def _gate_key(request: web.Request) -> tuple[str, str] | web.Response:
     return namespace, name
 
 
-def http_app(book: GateBook, metrics: Metrics, health: Health) -> web.Application:
+def http_app(
+    book: GateBook, metrics: Metrics, health: Health, runbook_source: RunbookSource = lambda *_: None
+) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         alive, message = health.alive()
         return web.json_response(
@@ -101,7 +111,21 @@ def http_app(book: GateBook, metrics: Metrics, health: Health) -> web.Applicatio
         # Flagger's confirm-rollout: 200 lets the canary go on, anything else holds it.
         return web.json_response(found, status=200 if found["allowed"] else 423)
 
+    async def runbook(request: web.Request) -> web.Response:
+        info = request.match_info
+        for what in ("namespace", "plan", "slo"):
+            if len(info[what]) > 253 or not NAME_PATTERN.match(info[what]):
+                return error(400, f"{what} {info[what][:80]!r} is not a Kubernetes object name")
+        markdown = runbook_source(info["namespace"], info["plan"], info["slo"])
+        if markdown is None:
+            return error(404, f"no runbook for SLO {info['slo']} of plan {info['namespace']}/{info['plan']}")
+        if "text/markdown" in request.headers.get("Accept", ""):
+            return web.Response(text=markdown, content_type="text/markdown", headers=RUNBOOK_HEADERS)
+        title = f"Runbook: {info['namespace']}/{info['plan']} SLO {info['slo']}"
+        return web.Response(text=markdown_to_html(markdown, title), content_type="text/html", headers=RUNBOOK_HEADERS)
+
     app = web.Application(middlewares=[json_errors], client_max_size=64 * 1024)
+    app.router.add_get("/runbooks/{namespace}/{plan}/{slo}", runbook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/v1/gates/{namespace}/{name}", gate)

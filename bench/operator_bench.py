@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.controlplane import (  # noqa: E402 - after the path is set
     find_binaries,
     install_crds,
+    prometheus_operator_crds,
     read_crds,
     start_control_plane,
 )
@@ -75,7 +76,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="sre-operator-bench-"))
     plane = start_control_plane(folder / "cluster", binaries, garbage_collector=False)
     try:
-        crds = [*sorted((ROOT / "crds").glob("*.yaml")), *sorted((ROOT / "tests" / "data" / "crds").glob("*.yaml"))]
+        crds = [*sorted((ROOT / "crds").glob("*.yaml")), *(prometheus_operator_crds() or [])]
         install_crds(plane, read_crds(crds))
         plane.kubectl("create", "namespace", NAMESPACE, check=True)
         kubeconfig = plane.user_kubeconfig(USER)

@@ -29,6 +29,10 @@ def install_chart(cluster: Any) -> None:
         )
     kubectl(cluster, "create", "namespace", "sre-operator")
     kubectl(cluster, "apply", "--server-side", "-f", str(ROOT / "crds"))
+    from tests.support.controlplane import prometheus_operator_crds
+
+    for path in prometheus_operator_crds() or []:  # the Prometheus Operator's real CRDs
+        kubectl(cluster, "apply", "--server-side", "-f", str(path))
     kubectl(cluster, "apply", "--server-side", "-f", str(ROOT / "tests" / "data" / "crds"))
     documents = "\n---\n".join(text for name, text in manifests.items() if name.endswith(".yaml"))
     kubectl(cluster, "apply", "--server-side", "-f", "-", stdin=documents)

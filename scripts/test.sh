@@ -29,6 +29,13 @@ else
   echo "[test] no control-plane binaries: the control-plane tests will say how to provide them" >&2
 fi
 
+# The Prometheus Operator's real CRDs for the API server, generated once from its Go module and cached.
+if crds=$(bash scripts/prometheus-operator-crds.sh); then
+  export SRE_OPERATOR_PROMETHEUS_OPERATOR_CRDS="$crds"
+else
+  echo "[test] no Prometheus Operator CRDs: the control-plane tests will say how to provide them" >&2
+fi
+
 echo "[test] ruff" >&2
 .venv/bin/ruff check operator tests bench
 echo "[test] mypy" >&2

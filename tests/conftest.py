@@ -70,11 +70,14 @@ def plan_from_yaml(text: str) -> ServiceReliabilityPlan:
 
 @pytest.fixture(scope="session")
 def control_plane(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A real kube-apiserver + etcd (+ garbage collector) with our CRDs and the monitoring.coreos.com test CRDs."""
+    """A real kube-apiserver + etcd (+ controllers) with our CRDs, the Prometheus Operator's real CRDs and the
+    Argo Rollouts test CRD."""
     from tests.support.controlplane import (
+        HOW_TO_GET_PROMETHEUS_OPERATOR_CRDS,
         HOW_TO_PROVIDE,
         find_binaries,
         install_crds,
+        prometheus_operator_crds,
         read_crds,
         start_control_plane,
     )
@@ -82,10 +85,16 @@ def control_plane(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     binaries = find_binaries()
     if binaries is None:
         pytest.skip(HOW_TO_PROVIDE)
+    monitoring = prometheus_operator_crds()
+    if monitoring is None:
+        if os.environ.get("CI"):
+            pytest.fail(HOW_TO_GET_PROMETHEUS_OPERATOR_CRDS)
+        pytest.skip(HOW_TO_GET_PROMETHEUS_OPERATOR_CRDS)
     plane = start_control_plane(tmp_path_factory.mktemp("control-plane"), binaries)
     try:
         install_crds(
-            plane, read_crds([*sorted((ROOT / "crds").glob("*.yaml")), *sorted((DATA / "crds").glob("*.yaml"))])
+            plane,
+            read_crds([*sorted((ROOT / "crds").glob("*.yaml")), *monitoring, *sorted((DATA / "crds").glob("*.yaml"))]),
         )
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:

@@ -96,8 +96,9 @@ def test_render_writes_one_file_per_object(tmp_path: Path) -> None:
         "shop_checkout-routing_alertmanagerconfig.yaml",
         "shop_checkout-runbooks_configmap.yaml",
         "shop_checkout-slos_prometheusrule.yaml",
+        "shop_checkout_pagerduty-escalation-policy.json",
     ]
-    assert len(written) == 10
+    assert len(written) == 11
     bare = sre_operator("render", "--no-prometheus-operator", str(ROOT / "references" / "examples" / "checkout.yaml"))
     kinds = [d["kind"] for d in yaml.safe_load_all(bare.stdout)]
     assert "AlertmanagerConfig" not in kinds and "Secret" in kinds, "without the operator: a raw configuration"

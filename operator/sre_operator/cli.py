@@ -22,13 +22,25 @@ from sre_operator.errors import Problem
 from sre_operator.generate import RenderOptions
 from sre_operator.generate.alert_tests import plan_test_suites
 from sre_operator.generate.children import Capabilities, desired_children
+from sre_operator.generate.incident import pagerduty_json
 from sre_operator.generate.names import DEFAULT_RUNBOOK_BASE_URL
 from sre_operator.models import Parsed, ServiceReliabilityPlan
 from sre_operator.models.schema import all_crds
 
 
+class _ReadableDumper(yaml.SafeDumper):
+    """Multi-line strings (Markdown, rule files) as literal blocks, so a person can read the output."""
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_ReadableDumper.add_representer(str, _string)
+
+
 def dump_yaml(objects: Sequence[Any]) -> str:
-    return yaml.safe_dump_all(objects, sort_keys=False, width=10_000, allow_unicode=True)
+    return yaml.dump_all(objects, Dumper=_ReadableDumper, sort_keys=False, width=10_000, allow_unicode=True)
 
 
 def _load(files: Sequence[str]) -> tuple[list[SourceDocument], list[Problem]]:
@@ -89,8 +101,19 @@ def cmd_render(args: argparse.Namespace) -> int:
     capabilities = Capabilities(
         prometheus_operator=not args.no_prometheus_operator, alertmanager_config=not args.no_prometheus_operator
     )
-    objects = [child for plan in _plans(parsed) for child in desired_children(plan, capabilities, options)]
+    plans = _plans(parsed)
+    objects = [child for plan in plans for child in desired_children(plan, capabilities, options)]
     _emit(objects, args.output, _object_file_name)
+    if args.output:  # the PagerDuty escalation policy as a file of its own, for PagerDuty as code
+        for plan in plans:
+            policy = pagerduty_json(plan)
+            if policy is not None:
+                path = (
+                    Path(args.output)
+                    / f"{plan.metadata.namespace}_{plan.metadata.name}_pagerduty-escalation-policy.json"
+                )
+                path.write_text(policy, encoding="utf-8")
+                print(path)
     return 0
 
 

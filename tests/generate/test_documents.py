@@ -24,9 +24,39 @@ def golden(name: str, text: str) -> None:
 def test_runbooks_and_bundle_of_the_complete_example_match_their_golden_files() -> None:
     checkout = next(p for p in example_plans() if p.metadata.name == "checkout")
     documents = runbooks(checkout)
-    assert sorted(documents) == ["availability.md", "incident-response.md", "payment-latency.md"]
+    assert sorted(documents) == [
+        "availability.md",
+        "incident-response.md",
+        "pagerduty-escalation-policy.json",
+        "payment-latency.md",
+    ]
     golden("checkout.availability.md", documents["availability.md"])
+    golden("checkout.incident-response.md", documents["incident-response.md"])
     golden("checkout.operations.md", operations_bundle(checkout))
+
+
+def test_the_escalation_becomes_a_pagerduty_escalation_policy() -> None:
+    import json
+
+    checkout = next(p for p in example_plans() if p.metadata.name == "checkout")
+    policy = json.loads(runbooks(checkout)["pagerduty-escalation-policy.json"])["escalation_policy"]
+    assert policy["name"] == "checkout (shop)" and policy["type"] == "escalation_policy"
+    # Steps at 0m, 5m and 15m: each rule waits until the next step is due; the last 30 minutes before looping.
+    rules = [(r["escalation_delay_in_minutes"], r["targets"][0]["id"]) for r in policy["escalation_rules"]]
+    assert rules == [(5, "payments-primary"), (10, "payments-secondary"), (30, "payments-manager")]
+    batch = next(p for p in example_plans() if p.metadata.name == "nightly-export")
+    assert "pagerduty-escalation-policy.json" not in runbooks(batch), "no escalation steps, no policy"
+
+
+def test_the_incident_guide_says_when_to_declare_and_what_each_severity_demands() -> None:
+    batch = next(p for p in example_plans() if p.metadata.name == "nightly-export")
+    guide = runbooks(batch)["incident-response.md"]
+    assert "## When to declare an incident" in guide
+    for name in ("SEV1", "SEV2", "SEV3", "SEV4", "SEV5"):
+        assert f"| {name} |" in guide
+    assert "Page now; an incident commander within 5 minutes" in guide
+    for role in ("Incident commander", "Communications", "Scribe", "Operations"):
+        assert f"- {role}: " in guide
 
 
 def test_every_alert_has_a_runbook_section_with_the_five_headings() -> None:

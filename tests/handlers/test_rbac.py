@@ -130,8 +130,9 @@ def exercise_routing(plane: ControlPlane) -> None:
     plane.apply([{"apiVersion": "v1", "kind": "Secret", **foreign}], "--field-manager=someone-else")
     receiver = {"spec": {"receivers": [{"name": "someone-elses"}]}}
     plane.kubectl(
-        "-n", NAMESPACE, "patch", "alertmanagerconfig", "checkout-routing", "--type=merge", "-p", json.dumps(receiver)
-    )
+        "-n", NAMESPACE, "patch", "alertmanagerconfig.v1alpha1.monitoring.coreos.com", "checkout-routing",
+        "--type=merge", "-p", json.dumps(receiver),
+    )  # fmt: skip
     labels = {"app.kubernetes.io/managed-by": "sre-operator", "reliability.dev/plan": "checkout"}
     strays = [
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "checkout-retired", "namespace": NAMESPACE, "labels": labels}},
@@ -140,18 +141,30 @@ def exercise_routing(plane: ControlPlane) -> None:
     ]  # fmt: skip
     assert plane.apply(strays).returncode == 0
 
+    seen: list[tuple[Any, ...]] = []
+
     def repaired() -> bool:
         secret = get(plane, "secret", "checkout-alertmanager") or {}
-        config = get(plane, "alertmanagerconfig", "checkout-routing") or {}
+        config = get(plane, "alertmanagerconfig.v1alpha1.monitoring.coreos.com", "checkout-routing") or {}
         names = [r["name"] for r in config.get("spec", {}).get("receivers", [])]
-        return (
-            "extra" not in secret.get("data", {"extra": ""})
-            and names == ["nobody", "checkout-page", "checkout-ticket"]
-            and get(plane, "secret", "checkout-retired") is None
-            and get(plane, "alertmanagerconfig", "checkout-retired") is None
+        state = (
+            sorted(secret.get("data", {"missing": ""})),
+            names,
+            get(plane, "secret", "checkout-retired") is None,
+            get(plane, "alertmanagerconfig", "checkout-retired") is None,
+        )
+        seen.append(state)
+        return state == (
+            ["alertmanager.yaml", "routing.yaml"],
+            ["nobody", "checkout-page", "checkout-ticket"],
+            True,
+            True,
         )
 
-    wait_for(repaired, timeout=DRIFT_INTERVAL * 3 + 10, what="routing children repaired")
+    try:
+        wait_for(repaired, timeout=DRIFT_INTERVAL * 3 + 10, what="routing children repaired")
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}; last state: {seen[-1] if seen else None}") from None
 
 
 def exercise_release_gates(plane: ControlPlane, running: Any) -> None:

@@ -310,8 +310,40 @@ def start_control_plane(
         raise
 
 
+class _CrdLoader(yaml.SafeLoader):
+    """YAML 1.1 reads a bare ``=`` (an enum value in the Prometheus Operator's CRDs) as a special tag."""
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))  # type: ignore[arg-type]
+
+PROMETHEUS_OPERATOR_KINDS = ("prometheusrules", "alertmanagerconfigs")
+HOW_TO_GET_PROMETHEUS_OPERATOR_CRDS = (
+    "the Prometheus Operator's CRDs are not generated: run 'bash scripts/prometheus-operator-crds.sh' (needs Go)"
+)
+
+
 def read_crds(paths: Sequence[Path]) -> list[dict[str, Any]]:
-    return [yaml.safe_load(p.read_text(encoding="utf-8")) for p in paths]
+    return [yaml.load(p.read_text(encoding="utf-8"), Loader=_CrdLoader) for p in paths]
+
+
+def prometheus_operator_crds() -> list[Path] | None:
+    """The Prometheus Operator's real PrometheusRule and AlertmanagerConfig CRDs, as
+    scripts/prometheus-operator-crds.sh generates and caches them; None when they are not there."""
+    cache = Path(
+        os.environ.get("SRE_OPERATOR_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sre-operator"
+    )
+    folders = [
+        os.environ.get("SRE_OPERATOR_PROMETHEUS_OPERATOR_CRDS"),
+        *sorted(map(str, cache.glob("prometheus-operator-crds-v*"))),
+    ]
+    for folder in folders:
+        if not folder:
+            continue
+        paths = [Path(folder) / f"monitoring.coreos.com_{kind}.yaml" for kind in PROMETHEUS_OPERATOR_KINDS]
+        if all(p.is_file() for p in paths):
+            return paths
+    return None
 
 
 def install_crds(plane: ControlPlane, crds: Sequence[dict[str, Any]]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sre_operator.durations import seconds
 from sre_operator.generate import names
+from sre_operator.generate.incident import DECLARE_WHEN, pagerduty_json, roles, severities
 from sre_operator.generate.markdown import render
 from sre_operator.generate.rules import DEFAULT_OPTIONS, RenderOptions, SloContext, alert_rules, plan_labels
 from sre_operator.generate.sli import CounterSli, build_sli
@@ -14,13 +15,6 @@ from sre_operator.generate.tiers import TIERS, tiers_of
 from sre_operator.models.assumptions import plan_assumptions, residual_risks, slo_window
 from sre_operator.models.plan import ServiceReliabilityPlan
 
-DEFAULT_SEVERITIES = (
-    ("SEV1", "Critical user journey down or data loss; all hands, page the incident commander."),
-    ("SEV2", "Major degradation of a critical journey or fast budget burn; page the on-call."),
-    ("SEV3", "Partial degradation or slow budget burn; ticket, fix within the business day."),
-    ("SEV4", "Minor issue with a workaround; ticket."),
-    ("SEV5", "Cosmetic or internal-only; backlog."),
-)
 GENERIC_DIAGNOSIS = (
     "Open the SLO dashboard and find when the error ratio rose and on which routes or instances.",
     "Check deployments, configuration and feature-flag changes in the hour before.",
@@ -170,15 +164,19 @@ def runbooks(plan: ServiceReliabilityPlan, options: RenderOptions = DEFAULT_OPTI
             escalation=spec.incident.escalation if spec.incident else [],
             owner=spec.service.owner,
         )
-    documents["incident-response.md"] = render("incident-response.md.j2", plan=plan, severities=_severities(plan))
+    policy = pagerduty_json(plan)
+    documents["incident-response.md"] = render(
+        "incident-response.md.j2",
+        plan=plan,
+        severities=severities(plan),
+        roles=roles(plan),
+        declare_when=DECLARE_WHEN,
+        escalation=spec.incident.escalation if spec.incident else [],
+        pagerduty=policy is not None,
+    )
+    if policy is not None:
+        documents["pagerduty-escalation-policy.json"] = policy
     return documents
-
-
-def _severities(plan: ServiceReliabilityPlan) -> list[tuple[str, str]]:
-    incident = plan.spec.incident
-    if incident and incident.severities:
-        return [(s.name, s.description) for s in incident.severities]
-    return list(DEFAULT_SEVERITIES)
 
 
 def operations_bundle(plan: ServiceReliabilityPlan, options: RenderOptions = DEFAULT_OPTIONS) -> str:
@@ -193,7 +191,8 @@ def operations_bundle(plan: ServiceReliabilityPlan, options: RenderOptions = DEF
         alerts=_alerts(plan, options),
         assumptions=plan_assumptions(plan),
         risks=residual_risks(plan),
-        severities=_severities(plan),
+        severities=severities(plan),
+        roles=roles(plan),
         names=names,
     )
 

@@ -223,7 +223,7 @@ def alertmanager_config(plan: ServiceReliabilityPlan, today: datetime.date | Non
     }
     if routing.business_hours is not None:
         ticket_route["activeTimeIntervals"] = [BUSINESS_HOURS]
-        spec["timeIntervals"] = [
+        spec["muteTimeIntervals"] = [  # the CRD's name for every named time interval, active or mute
             {
                 "name": BUSINESS_HOURS,
                 "timeIntervals": utc_intervals(routing.business_hours, today or datetime.date.today()),
@@ -379,7 +379,7 @@ def business_hours_assumption(plan: ServiceReliabilityPlan, config: dict[str, An
     """What converting business hours to UTC for an AlertmanagerConfig assumes, in one sentence."""
     routing = plan.spec.alerting.routing if plan.spec.alerting else None
     hours = routing.business_hours if routing else None
-    intervals = (config.get("spec") or {}).get("timeIntervals") or []
+    intervals = (config.get("spec") or {}).get("muteTimeIntervals") or []
     if hours is None or not intervals or hours.time_zone == "UTC":
         return None
     written = "; ".join(

@@ -271,3 +271,49 @@ def test_the_chart_grants_exactly_what_the_operator_uses(
     assert denied == []
     granted_by_chart = set(granted(chart_operator["manifests"]))
     assert used_permissions(requests) == granted_by_chart
+
+
+def test_no_secret_value_is_ever_copied(
+    control_plane: ControlPlane, chart_operator: dict[str, Any], tmp_path: Path
+) -> None:
+    """Known secret values in the Secrets a plan references appear in nothing the operator or render wrote."""
+    import base64
+    import subprocess
+    import sys
+
+    values = {"routing-key": "pd-routing-key-7f3a9c-SECRET", "url": "https://hooks.slack.example/T0/B0/SECRET-b41d"}
+    secrets = [
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NAMESPACE},
+         "stringData": {key: values[key]}}
+        for name, key in (("pagerduty", "routing-key"), ("slack", "url"))
+    ]  # fmt: skip
+    plan = yaml.safe_load((ROOT / "references" / "examples" / "checkout.yaml").read_text(encoding="utf-8"))
+    plan["metadata"]["namespace"] = NAMESPACE
+    plan["spec"]["alerting"]["routing"]["outputs"] = ["alertmanagerConfig", "alertmanagerSecret"]
+    assert control_plane.apply([*secrets, plan], "--force-conflicts").returncode == 0
+    wait_for(lambda: ready(control_plane, "checkout"), timeout=60, what="the plan Ready")
+    wait_for(lambda: get(control_plane, "secret", "checkout-alertmanager"), timeout=60, what="the raw configuration")
+
+    written = []
+    for resource in ("configmaps", "secrets", "prometheusrules", "alertmanagerconfigs.v1alpha1.monitoring.coreos.com"):
+        items = json.loads(control_plane.kubectl("-n", NAMESPACE, "get", resource, "-o", "json").stdout)["items"]
+        for item in items:
+            if item["metadata"]["name"] in ("pagerduty", "slack"):
+                continue  # the user's own Secrets
+            written.append(json.dumps(item))
+            if item["kind"] == "Secret":
+                written += [base64.b64decode(v).decode(errors="replace") for v in (item.get("data") or {}).values()]
+    written.append(control_plane.kubectl("-n", NAMESPACE, "get", "srp,rgate,ebp", "-o", "json").stdout)
+    written.append(control_plane.kubectl("-n", NAMESPACE, "get", "events", "-o", "json").stdout)
+    written.append(chart_operator["log"].read_text(errors="replace"))
+    document = tmp_path / "plan.yaml"
+    document.write_text(yaml.safe_dump(plan))
+    rendered = subprocess.run(
+        [sys.executable, "-m", "sre_operator.cli", "render", "-o", str(tmp_path / "out"), str(document)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    written += [rendered.stdout, rendered.stderr, *(p.read_text() for p in (tmp_path / "out").iterdir())]
+    assert len(written) > 10
+    for secret in values.values():
+        assert not [text[:200] for text in written if secret in text]
+    assert any("routing_key_file: /etc/alertmanager/secrets/pagerduty/routing-key" in text for text in written)

@@ -36,6 +36,13 @@ else
   echo "[test] no Prometheus Operator CRDs: the control-plane tests will say how to provide them" >&2
 fi
 
+# A current amtool beside Debian's, for configuration fields newer than 0.25 (built once, cached).
+if current_amtool=$(bash scripts/amtool.sh); then
+  export SRE_OPERATOR_AMTOOL="$current_amtool"
+else
+  echo "[test] no current amtool: configurations are checked with Debian's only" >&2
+fi
+
 echo "[test] ruff" >&2
 .venv/bin/ruff check operator tests bench
 echo "[test] mypy" >&2

@@ -124,3 +124,43 @@ def test_business_hours_in_utc(
     found = [(i["weekdays"], i["times"][0]["startTime"], i["times"][0]["endTime"]) for i in utc_intervals(hours, day)]
     order = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
     assert found == [(sorted(w, key=order.index), a, b) for w, a, b in expected]
+
+
+def every_receiver_plans() -> list[Any]:
+    pairs = [
+        ("{pagerduty: {routingKeySecret: {name: pd, key: key}}}", "{slack: {apiURLSecret: {name: sl, key: url}}}"),
+        ("{opsgenie: {apiKeySecret: {name: og, key: key}}}", "{webhook: {urlSecret: {name: wh, key: url}}}"),
+        ("{email: {to: oncall@example.com}}", "{email: {to: team@example.com}}"),
+    ]
+    return [
+        plan_from_yaml(
+            f"""
+apiVersion: reliability.dev/v1alpha1
+kind: ServiceReliabilityPlan
+metadata: {{name: p{i}, namespace: team}}
+spec:
+  service: {{name: s{i}, owner: {{team: t}}}}
+  slos: [{{name: availability, objective: 99.9, indicator: {{ratio: {{errors: 'e_total', total: 't_total'}}}}}}]
+  alerting: {{routing: {{page: {page}, ticket: {ticket}, outputs: [alertmanagerSecret]}}}}
+"""
+        )
+        for i, (page, ticket) in enumerate(pairs)
+    ]
+
+
+def test_every_receiver_kind_passes_a_current_amtool(tmp_path: Path) -> None:
+    import os
+
+    current = os.environ.get("SRE_OPERATOR_AMTOOL")
+    if not current:
+        reason = "no current amtool: bash scripts/amtool.sh builds it (Debian's 0.25 predates url_file)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    for plan in every_receiver_plans():
+        config = tmp_path / f"{plan.metadata.name}.yaml"
+        config.write_text(dump_yaml(standalone_config(plan)), encoding="utf-8")
+        checked = subprocess.run([current, "check-config", str(config)], capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        text = config.read_text()
+        assert "secrets/" in text or "email_configs" in text

@@ -348,6 +348,9 @@ def standalone_config(plan: ServiceReliabilityPlan) -> dict[str, Any] | None:
     }
     if "time_intervals" in subtree:
         config["time_intervals"] = subtree["time_intervals"]
+    if any("email_configs" in r for r in subtree["receivers"]):
+        # E-mail needs an SMTP relay that only the installation knows: a local relay stands in until set.
+        config = {"global": {"smtp_smarthost": "localhost:25", "smtp_from": "alertmanager@localhost"}, **config}
     return config
 
 

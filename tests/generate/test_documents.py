@@ -97,3 +97,16 @@ def test_injected_markdown_in_a_plan_stays_text() -> None:
     text = runbooks(parsed.model)["availability.md"]  # type: ignore[arg-type]
     assert "\n## Injected heading" not in text
     assert "- ok \\#\\# Injected heading" in text
+
+
+def test_every_bundle_has_the_ten_sections_and_says_what_remains_to_decide() -> None:
+    for plan in example_plans():
+        bundle = operations_bundle(plan)
+        numbered = [line.split(".")[0].removeprefix("## ") for line in bundle.splitlines() if line.startswith("## ")]
+        assert numbered == [str(n) for n in range(1, 11)], plan.metadata.name
+        assert "### What remains to decide" in bundle
+    batch = operations_bundle(next(p for p in example_plans() if p.metadata.name == "nightly-export"))
+    assert "- Where pages go \\(spec.alerting.routing.page\\)." in batch
+    checkout = operations_bundle(next(p for p in example_plans() if p.metadata.name == "checkout"))
+    assert "| 0.1% of requests; 43 minutes of full outage per 30d |" in checkout  # 0.1% of 30 days, by hand
+    assert "Pages go to: PagerDuty \\(routing key in Secret pagerduty, key routing-key\\)" in checkout

@@ -9,11 +9,12 @@ from sre_operator.durations import seconds
 from sre_operator.generate import names
 from sre_operator.generate.incident import DECLARE_WHEN, pagerduty_json, roles, severities
 from sre_operator.generate.markdown import render
+from sre_operator.generate.routing import page_timing, receiver_summary
 from sre_operator.generate.rules import DEFAULT_OPTIONS, RenderOptions, SloContext, alert_rules, plan_labels
 from sre_operator.generate.sli import CounterSli, build_sli
 from sre_operator.generate.tiers import TIERS, tiers_of
 from sre_operator.models.assumptions import plan_assumptions, residual_risks, slo_window
-from sre_operator.models.plan import ServiceReliabilityPlan
+from sre_operator.models.plan import ServiceReliabilityPlan, Slo
 
 GENERIC_DIAGNOSIS = (
     "Open the SLO dashboard and find when the error ratio rose and on which routes or instances.",
@@ -179,6 +180,35 @@ def runbooks(plan: ServiceReliabilityPlan, options: RenderOptions = DEFAULT_OPTI
     return documents
 
 
+def _budget_words(slo: Slo) -> str:
+    """The budget as people feel it: the share of requests, and a full outage's worth of time."""
+    window = slo_window(slo)
+    share = 1 - slo.objective / 100
+    percent = f"{share * 100:.3f}".rstrip("0").rstrip(".")
+    return f"{percent}% of requests; {human_duration(share * seconds(window))} of full outage per {window}"
+
+
+SECTION_QUESTIONS = (
+    ("incident", "Who leads incidents, and how pages escalate (spec.incident)."),
+    ("capacity", "Which workloads carry the service and how much headroom they need (spec.capacity)."),
+    ("runbooks", "What the on-call does per alert beyond the generic steps (spec.runbooks.entries)."),
+    ("postmortem", "When a postmortem is required and who owns corrective actions (spec.postmortem)."),
+    ("release", "Which ErrorBudgetPolicy gates releases (spec.release.policyRef)."),
+    ("reporting", "How often reliability is reported and who approves it (spec.reporting)."),
+)
+
+
+def undecided(plan: ServiceReliabilityPlan) -> list[str]:
+    """The questions the plan leaves open: sections it does not have, and where it routes nowhere."""
+    open_questions = [question for field, question in SECTION_QUESTIONS if getattr(plan.spec, field) is None]
+    routing = plan.spec.alerting.routing if plan.spec.alerting else None
+    if routing is None or routing.page is None:
+        open_questions.insert(0, "Where pages go (spec.alerting.routing.page).")
+    if routing is None or routing.ticket is None:
+        open_questions.insert(1 if open_questions else 0, "Where tickets go (spec.alerting.routing.ticket).")
+    return open_questions
+
+
 def operations_bundle(plan: ServiceReliabilityPlan, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     """The SRE operations plan as one readable document: every section, assumptions and residual risks."""
     tiers = [(t.severity, t.long, t.short, t.budget_spent) for t in TIERS]
@@ -191,6 +221,10 @@ def operations_bundle(plan: ServiceReliabilityPlan, options: RenderOptions = DEF
         alerts=_alerts(plan, options),
         assumptions=plan_assumptions(plan),
         risks=residual_risks(plan),
+        receiver=receiver_summary,
+        page_repeat=page_timing(plan).repeat_interval,
+        budgets={slo.name: _budget_words(slo) for slo in plan.spec.slos},
+        undecided=undecided(plan),
         severities=severities(plan),
         roles=roles(plan),
         names=names,

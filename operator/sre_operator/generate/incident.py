@@ -43,7 +43,7 @@ ROLE_DUTIES = (
     ("Incident commander", "incident_commander", "leads, decides and delegates; does not debug"),
     ("Communications", "communications", "keeps stakeholders and the status page current on the severity's cadence"),
     ("Scribe", "scribe", "keeps the timeline that becomes the postmortem"),
-    ("Operations", "", "the on-call engineer who was paged: mitigates, hands on keyboard"),
+    ("Operations", "", "mitigates, hands on keyboard"),
 )
 
 DECLARE_WHEN = (
@@ -74,6 +74,8 @@ def roles(plan: ServiceReliabilityPlan) -> list[tuple[str, str, str]]:
     found = []
     for title, field, duties in ROLE_DUTIES:
         who = str(getattr(named, field, "") or "") if named and field else ""
+        if not field:
+            who = "the on-call engineer who was paged"
         found.append((title, who, duties))
     return found
 

@@ -394,3 +394,24 @@ def business_hours_assumption(plan: ServiceReliabilityPlan, config: dict[str, An
         f"({written}), which has no time-zone field: the offset is today's, and after a daylight-saving change "
         "the hours are rewritten at the next drift check."
     )
+
+
+def receiver_summary(receiver: Receiver | None) -> str:
+    """A receiver in words, naming where its secret lives and never its value."""
+    if receiver is None:
+        return "not given: the Alertmanager default receiver"
+    if receiver.pagerduty:
+        ref = receiver.pagerduty.routing_key_secret
+        return f"PagerDuty (routing key in Secret {ref.name}, key {ref.key})"
+    if receiver.slack:
+        ref = receiver.slack.api_url_secret
+        channel = f" {receiver.slack.channel}" if receiver.slack.channel else ""
+        return f"Slack{channel} (webhook URL in Secret {ref.name}, key {ref.key})"
+    if receiver.opsgenie:
+        ref = receiver.opsgenie.api_key_secret
+        return f"Opsgenie (API key in Secret {ref.name}, key {ref.key})"
+    if receiver.webhook:
+        ref = receiver.webhook.url_secret
+        return f"a webhook (URL in Secret {ref.name}, key {ref.key})"
+    assert receiver.email is not None
+    return f"e-mail to {receiver.email.to}"

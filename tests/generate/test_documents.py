@@ -27,6 +27,7 @@ def test_runbooks_and_bundle_of_the_complete_example_match_their_golden_files() 
     assert sorted(documents) == [
         "availability.md",
         "incident-response.md",
+        "index.md",
         "pagerduty-escalation-policy.json",
         "payment-latency.md",
     ]
@@ -110,3 +111,12 @@ def test_every_bundle_has_the_ten_sections_and_says_what_remains_to_decide() -> 
     checkout = operations_bundle(next(p for p in example_plans() if p.metadata.name == "checkout"))
     assert "| 0.1% of requests; 43 minutes of full outage per 30d |" in checkout  # 0.1% of 30 days, by hand
     assert "Pages go to: PagerDuty \\(routing key in Secret pagerduty, key routing-key\\)" in checkout
+
+
+def test_the_runbook_index_lists_every_slo_and_the_toil_to_automate() -> None:
+    checkout = next(p for p in example_plans() if p.metadata.name == "checkout")
+    index = runbooks(checkout)["index.md"]
+    assert (
+        "| availability | 99.9% over 30d | SLOErrorBudgetFastBurn, SLOErrorBudgetSlowBurn, SLOSignalMissing |" in index
+    )
+    assert "- restart stuck payment workers: liveness probe on queue age (planned)" in index

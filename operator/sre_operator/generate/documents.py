@@ -165,6 +165,13 @@ def runbooks(plan: ServiceReliabilityPlan, options: RenderOptions = DEFAULT_OPTI
             escalation=spec.incident.escalation if spec.incident else [],
             owner=spec.service.owner,
         )
+    documents["index.md"] = render(
+        "runbook-index.md.j2",
+        plan=plan,
+        window=slo_window,
+        alerts=alerts,
+        automation=spec.runbooks.automation if spec.runbooks else [],
+    )
     policy = pagerduty_json(plan)
     documents["incident-response.md"] = render(
         "incident-response.md.j2",

@@ -66,64 +66,62 @@ def secret_file(ref: SecretKeyRef) -> str:
     return f"{SECRETS_MOUNT}/{ref.name}/{ref.key}"
 
 
-def _selector(ref: SecretKeyRef) -> dict[str, str]:
-    return {"name": ref.name, "key": ref.key}
+@dataclass(frozen=True)
+class Integration:
+    """One receiver kind as both forms spell it: its settings list and where its secret goes."""
+
+    configs: str
+    """The settings list, snake_case (``pagerduty_configs``); the AlertmanagerConfig's is its camelCase."""
+    operator_secret: str
+    """The AlertmanagerConfig field holding a SecretKeySelector."""
+    raw_secret: str
+    """The raw configuration's ``*_file`` field."""
+
+
+INTEGRATIONS = {
+    "pagerduty": Integration("pagerduty_configs", "routingKey", "routing_key_file"),
+    "slack": Integration("slack_configs", "apiURL", "api_url_file"),
+    "opsgenie": Integration("opsgenie_configs", "apiKey", "api_key_file"),
+    "webhook": Integration("webhook_configs", "urlSecret", "url_file"),
+    "email": Integration("email_configs", "", ""),
+}
+
+
+def _integration(receiver: Receiver, severity: str) -> tuple[Integration, SecretKeyRef | None, dict[str, Any]]:
+    """The receiver's kind, its secret and its other settings (snake_case), the same for both forms."""
+    if receiver.pagerduty:
+        # PagerDuty's own severity, set explicitly so a ticket never arrives as a critical incident.
+        return INTEGRATIONS["pagerduty"], receiver.pagerduty.routing_key_secret, {"severity": severity}
+    if receiver.slack:
+        channel = {"channel": receiver.slack.channel} if receiver.slack.channel else {}
+        return INTEGRATIONS["slack"], receiver.slack.api_url_secret, {"send_resolved": True, **channel}
+    if receiver.opsgenie:
+        priority = "P1" if severity == "critical" else "P3"
+        return INTEGRATIONS["opsgenie"], receiver.opsgenie.api_key_secret, {"priority": priority}
+    if receiver.webhook:
+        return INTEGRATIONS["webhook"], receiver.webhook.url_secret, {"send_resolved": True}
+    assert receiver.email is not None
+    return INTEGRATIONS["email"], None, {"to": receiver.email.to, "send_resolved": True}
 
 
 def operator_receiver(name: str, receiver: Receiver | None, severity: str) -> dict[str, Any]:
     """A receiver of the AlertmanagerConfig (camelCase, SecretKeySelectors)."""
-    result: dict[str, Any] = {"name": name}
     if receiver is None:
-        return result
-    if receiver.pagerduty:
-        result["pagerdutyConfigs"] = [
-            {"routingKey": _selector(receiver.pagerduty.routing_key_secret), "severity": severity, "sendResolved": True}
-        ]
-    elif receiver.slack:
-        slack: dict[str, Any] = {"apiURL": _selector(receiver.slack.api_url_secret), "sendResolved": True}
-        if receiver.slack.channel:
-            slack["channel"] = receiver.slack.channel
-        result["slackConfigs"] = [slack]
-    elif receiver.opsgenie:
-        result["opsgenieConfigs"] = [
-            {
-                "apiKey": _selector(receiver.opsgenie.api_key_secret),
-                "priority": "P1" if severity == "critical" else "P3",
-            }
-        ]
-    elif receiver.webhook:
-        result["webhookConfigs"] = [{"urlSecret": _selector(receiver.webhook.url_secret), "sendResolved": True}]
-    elif receiver.email:
-        result["emailConfigs"] = [{"to": receiver.email.to, "sendResolved": True}]
-    return result
+        return {"name": name}
+    integration, secret, settings = _integration(receiver, severity)
+    config = _camel(settings)
+    if secret is not None:
+        config = {integration.operator_secret: {"name": secret.name, "key": secret.key}, **config}
+    return {"name": name, _camel_key(integration.configs): [config]}
 
 
 def raw_receiver(name: str, receiver: Receiver | None, severity: str) -> dict[str, Any]:
     """A receiver of a raw Alertmanager configuration (snake_case, secrets as ``*_file`` paths)."""
-    result: dict[str, Any] = {"name": name}
     if receiver is None:
-        return result
-    if receiver.pagerduty:
-        result["pagerduty_configs"] = [
-            {"routing_key_file": secret_file(receiver.pagerduty.routing_key_secret), "severity": severity}
-        ]
-    elif receiver.slack:
-        slack: dict[str, Any] = {"api_url_file": secret_file(receiver.slack.api_url_secret), "send_resolved": True}
-        if receiver.slack.channel:
-            slack["channel"] = receiver.slack.channel
-        result["slack_configs"] = [slack]
-    elif receiver.opsgenie:
-        result["opsgenie_configs"] = [
-            {
-                "api_key_file": secret_file(receiver.opsgenie.api_key_secret),
-                "priority": "P1" if severity == "critical" else "P3",
-            }
-        ]
-    elif receiver.webhook:
-        result["webhook_configs"] = [{"url_file": secret_file(receiver.webhook.url_secret), "send_resolved": True}]
-    elif receiver.email:
-        result["email_configs"] = [{"to": receiver.email.to, "send_resolved": True}]
-    return result
+        return {"name": name}
+    integration, secret, settings = _integration(receiver, severity)
+    config = {integration.raw_secret: secret_file(secret), **settings} if secret is not None else settings
+    return {"name": name, integration.configs: [config]}
 
 
 def _weekday_ranges(hours: BusinessHours) -> list[tuple[int, int]]:
@@ -249,8 +247,13 @@ def _timing(timing: Timing) -> dict[str, str]:
     }
 
 
-def _camel(values: dict[str, str]) -> dict[str, str]:
-    return {"".join([k.split("_")[0], *(p.title() for p in k.split("_")[1:])]): v for k, v in values.items()}
+def _camel_key(key: str) -> str:
+    first, *rest = key.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def _camel(values: dict[str, Any]) -> dict[str, Any]:
+    return {_camel_key(k): v for k, v in values.items()}
 
 
 def _inhibitions(plan: ServiceReliabilityPlan) -> list[tuple[dict[str, str], dict[str, str]]]:

@@ -55,3 +55,24 @@ def test_a_gate_with_an_invalid_edit_keeps_deciding_from_its_last_valid_spec() -
     moment = datetime.datetime(2026, 11, 25, 12, 30, tzinfo=datetime.UTC)
     recovering = gate_status({}, 3, Decision("Frozen", False, "r", "budget", moment), memory, "t")
     assert memory_from_status(recovering).recovering_since == moment
+
+
+def test_the_registry_knows_which_plans_cover_a_service_through_edits_and_deletions() -> None:
+    from sre_operator.registry import Registry
+    from tests.handlers.test_release_gate import plan
+
+    registry = Registry()
+    first, copy = plan(), plan()
+    copy["metadata"]["name"] = "copy"
+    registry.observe(first)
+    registry.observe(copy)
+    assert registry.plans_of_service("gated", "checkout") == ["checkout", "copy"]
+    copy["spec"]["service"]["name"] = "other"
+    registry.observe(copy)
+    assert registry.plans_of_service("gated", "checkout") == ["checkout"]
+    assert registry.plans_of_service("gated", "other") == ["copy"]
+    copy["spec"]["slos"][0]["objective"] = 100  # invalid: the last valid version still counts
+    registry.observe(copy)
+    assert registry.plans_of_service("gated", "other") == ["copy"]
+    registry.observe(first, deleted=True)
+    assert registry.plans_of_service("gated", "checkout") == []

@@ -49,6 +49,18 @@ class Registry:
             "ErrorBudgetPolicy": {},
             "ReleaseGate": {},
         }
+        # (namespace, service) -> names of the valid plans covering it: a reconcile asks without scanning all plans.
+        self._services: dict[tuple[str, str], set[str]] = {}
+
+    def _index_service(self, key: Key, before: Known | None, after: Known | None) -> None:
+        for known, add in ((before, False), (after, True)):
+            plan = known.model if known is not None else None
+            if isinstance(plan, ServiceReliabilityPlan):
+                names = self._services.setdefault((key[0], plan.spec.service.name), set())
+                if add:
+                    names.add(key[1])
+                else:
+                    names.discard(key[1])
 
     def observe(self, document: Mapping[str, Any], *, deleted: bool = False) -> Known | None:
         """Take in one watch event's object; returns what is now known of it (None once deleted)."""
@@ -58,11 +70,12 @@ class Registry:
         table = self.objects.get(kind)
         if table is None:
             return None
+        previous = table.get(key)
         if deleted:
             table.pop(key, None)
+            self._index_service(key, previous, None)
             return None
         parsed = parse_document(dict(document))
-        previous = table.get(key)
         known = Known(
             kind,
             key[0],
@@ -75,6 +88,7 @@ class Registry:
             dict(metadata.get("annotations") or {}),
         )
         table[key] = known
+        self._index_service(key, previous, known)
         return known
 
     def get(self, kind: str, namespace: str, name: str) -> Known | None:
@@ -106,8 +120,4 @@ class Registry:
 
     def plans_of_service(self, namespace: str, service: str) -> list[str]:
         """Names of the valid plans in ``namespace`` that cover ``service``."""
-        return sorted(
-            known.name
-            for known, plan in self.plans()
-            if known.namespace == namespace and plan.spec.service.name == service
-        )
+        return sorted(self._services.get((namespace, service), ()))

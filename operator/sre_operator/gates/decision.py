@@ -57,11 +57,6 @@ class Decision:
     expired_overrides: tuple[Override, ...] = ()
     dry_run: bool = False
 
-    @property
-    def would_block(self) -> bool:
-        """Frozen, whether or not this gate enforces it (dry run reports without blocking)."""
-        return self.state == "Frozen"
-
 
 def rfc3339(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -243,7 +243,6 @@ async def evaluate_once(state: OperatorState) -> Writes:
     state.metrics.evaluations.inc()
     state.metrics.evaluation_duration.observe(time.monotonic() - started)
     state.health.last_cycle = time.monotonic()
-    state.evaluated = True
     return writes
 
 

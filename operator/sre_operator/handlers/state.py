@@ -30,7 +30,6 @@ class OperatorState:
     health: Health = field(default_factory=Health)
     prometheus: PrometheusClient | None = None
     snapshot: Snapshot | None = None
-    evaluated: bool = False
 
 
 def plain(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,13 @@ else
   echo "[test] no current amtool: configurations are checked with Debian's only" >&2
 fi
 
+# A current Prometheus 3.x beside Debian's 2.42: the generated rules are checked on both (built once, cached).
+if prometheus_bin=$(bash scripts/prometheus-binaries.sh); then
+  export SRE_OPERATOR_PROMETHEUS_BIN="$prometheus_bin"
+else
+  echo "[test] no Prometheus 3.x: the rule tests will say how to provide it" >&2
+fi
+
 echo "[test] ruff" >&2
 .venv/bin/ruff check operator tests bench
 echo "[test] mypy" >&2

@@ -31,9 +31,23 @@ def require_program(name: str, how: str) -> str:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def promtool() -> str:
-    return require_program("promtool", "bash scripts/test.sh installs Debian's 'prometheus' package")
+def current_promtool() -> str:
+    """promtool of a current Prometheus 3.x, as scripts/prometheus-binaries.sh builds and caches it."""
+    folder = os.environ.get("SRE_OPERATOR_PROMETHEUS_BIN") or os.environ.get("PROMETHEUS_BIN")
+    if folder and os.access(Path(folder) / "promtool", os.X_OK):
+        return str(Path(folder) / "promtool")
+    reason = "no Prometheus 3.x promtool: run 'bash scripts/prometheus-binaries.sh' (needs Go) or set PROMETHEUS_BIN"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", params=["2.42", "3.x"])
+def promtool(request: pytest.FixtureRequest) -> str:
+    """Every rule check and scenario test runs on Debian's Prometheus 2.42 and on a current 3.x."""
+    if request.param == "2.42":
+        return require_program("promtool", "bash scripts/test.sh installs Debian's 'prometheus' package")
+    return current_promtool()
 
 
 @pytest.fixture(scope="session")

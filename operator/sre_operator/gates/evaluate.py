@@ -8,7 +8,7 @@ that is Invalid blocks nothing (unless its policy is known and says
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sre_operator.budgets.readings import Snapshot, slo_budget
@@ -64,7 +64,7 @@ def gate_decision(
     gate: ReleaseGate,
     plan: ServiceReliabilityPlan | None,
     policy: ErrorBudgetPolicy | None,
-    source: BudgetSource,
+    budgets: Mapping[str, SloBudget] | None,
     previous: Memory,
     now: datetime.datetime,
     *,
@@ -91,11 +91,10 @@ def gate_decision(
                 f"spec.slos[{i}]: plan {plan.metadata.name!r} has no SLO {slo!r} ({listed})",
                 allowed=policy.spec.on_unknown == "allow",
             )
-    budgets = plan_budgets(plan, source)
-    gated = [budgets[s] for s in (gate.spec.slos or list(budgets))]
+    gated = [budgets[s] for s in (gate.spec.slos or list(budgets))] if budgets is not None else None
     return decide(
         policy.spec,
-        gated if source.evaluated else None,
+        gated,
         previous,
         now,
         overrides=gate.spec.overrides,

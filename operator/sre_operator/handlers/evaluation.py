@@ -23,7 +23,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from sre_operator.budgets import carry_forward
-from sre_operator.gates import Firing, GateView, Record, firings, rfc3339, transition
+from sre_operator.gates import Firing, GateView, Record, SloBudget, firings, rfc3339, transition
 from sre_operator.gates.book import GateAnswer
 from sre_operator.gates.evaluate import BudgetSource, gate_decision, plan_budgets, policy_name
 from sre_operator.handlers.state import OperatorState
@@ -73,8 +73,14 @@ def _source(state: OperatorState) -> BudgetSource:
     )
 
 
-def _plan_cycle(state: OperatorState, known: Known, plan: ServiceReliabilityPlan, now: str, writes: Writes) -> None:
-    budgets = plan_budgets(plan, _source(state))
+def _plan_cycle(
+    state: OperatorState,
+    known: Known,
+    plan: ServiceReliabilityPlan,
+    budgets: dict[str, SloBudget],
+    now: str,
+    writes: Writes,
+) -> None:
     namespace, service = plan.metadata.namespace, plan.spec.service.name
     for name, budget in budgets.items():
         labels = (namespace, service, name)
@@ -106,7 +112,14 @@ def _plan_cycle(state: OperatorState, known: Known, plan: ServiceReliabilityPlan
         writes.statuses.append((known, delta))
 
 
-def _gate_cycle(state: OperatorState, known: Known, moment: datetime.datetime, now: str, writes: Writes) -> None:
+def _gate_cycle(
+    state: OperatorState,
+    known: Known,
+    budgets_of: dict[tuple[str, str], dict[str, SloBudget]],
+    moment: datetime.datetime,
+    now: str,
+    writes: Writes,
+) -> None:
     gate = known.model
     if not isinstance(gate, ReleaseGate):  # never valid: nothing to enforce, say why
         state.book.remove(known.namespace, known.name)
@@ -127,7 +140,7 @@ def _gate_cycle(state: OperatorState, known: Known, moment: datetime.datetime, n
         gate,
         plan,
         policy,
-        _source(state),
+        budgets_of.get((namespace, gate.spec.plan_ref.name)) if _source(state).evaluated else None,
         previous,
         moment,
         plan_problems=registry.problems("ServiceReliabilityPlan", namespace, gate.spec.plan_ref.name),
@@ -228,10 +241,14 @@ def decide_all(state: OperatorState, moment: datetime.datetime) -> Writes:
     """Every plan's budgets and every gate's decision from memory; returns what should be written."""
     now = rfc3339(moment)
     writes = Writes()
+    source = _source(state)
+    # Each plan's budgets once a cycle, for its status and for every gate that reads it.
+    budgets_of = {}
     for known, plan in state.registry.plans():
-        _plan_cycle(state, known, plan, now, writes)
+        budgets = budgets_of[(known.namespace, known.name)] = plan_budgets(plan, source)
+        _plan_cycle(state, known, plan, budgets, now, writes)
     for known in state.registry.gates():
-        _gate_cycle(state, known, moment, now, writes)
+        _gate_cycle(state, known, budgets_of, moment, now, writes)
     return writes
 
 

@@ -89,7 +89,10 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, *, drift: boo
     delta = changed_fields(previous, status)
     if delta:
         patch.status.update(delta)
-        if others and "conditions" in delta:
+        was_unique = not any(
+            c.get("type") == "ServiceUnique" and c.get("status") == "False" for c in previous.get("conditions") or []
+        )
+        if others and was_unique:  # once, when the collision starts, not on every later status change
             kopf.warn(body, reason="DuplicateService", message=duplicate_service_message(plan, others))
 
 

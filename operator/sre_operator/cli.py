@@ -181,7 +181,10 @@ def cmd_crds(args: argparse.Namespace) -> int:
 
 # Flags of ``run``: (flag, help). Each is also the variable SRE_OPERATOR_<FLAG> (API.md, Operator settings).
 RUN_SETTINGS: tuple[tuple[str, str], ...] = (
-    ("--drift-interval", "seconds between drift checks of generated objects (default 60)"),
+    (
+        "--drift-interval",
+        "seconds between full re-checks of every plan's children, a safety net beside the watches (default 0: off)",
+    ),
     ("--runbook-base-url", "runbook server for plans without runbooks.baseURL"),
     ("--peering", "kopf peering name, for several replicas with one active (default: one standalone replica)"),
     ("--kubeconfig", "kubeconfig file (default: in-cluster, then KUBECONFIG or ~/.kube/config)"),

@@ -19,7 +19,7 @@ ENV_PREFIX = "SRE_OPERATOR_"
 class OperatorConfig:
     namespaces: tuple[str, ...] = ()
     """Namespaces to watch; empty means all namespaces."""
-    drift_interval: float = 60.0
+    drift_interval: float = 0.0
     """Seconds between checks that generated objects still match their plan."""
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
     """Runbook server for plans without runbooks.baseURL."""
@@ -55,15 +55,16 @@ class OperatorConfig:
         def get(name: str, default: object) -> str:
             return env.get(ENV_PREFIX + name, str(default))
 
-        def seconds(name: str, default: float) -> float:
+        def seconds(name: str, default: float, *, zero_is_off: bool = False) -> float:
             text = get(name, default)
             try:
                 value = float(text)
             except ValueError:
                 value = -1.0
-            if not value > 0:
+            if not (value > 0 or (zero_is_off and value == 0)):
                 flag = "--" + name.lower().replace("_", "-")
-                raise ValueError(f"{flag} (env {ENV_PREFIX}{name}): {text!r} is not a positive number of seconds")
+                wanted = "0 (off) or a positive number" if zero_is_off else "a positive number"
+                raise ValueError(f"{flag} (env {ENV_PREFIX}{name}): {text!r} is not {wanted} of seconds")
             return value
 
         def listed(name: str, separators: str) -> tuple[str, ...]:
@@ -74,7 +75,7 @@ class OperatorConfig:
 
         return cls(
             namespaces=listed("NAMESPACES", ", "),
-            drift_interval=seconds("DRIFT_INTERVAL", cls.drift_interval),
+            drift_interval=seconds("DRIFT_INTERVAL", cls.drift_interval, zero_is_off=True),
             runbook_base_url=get("RUNBOOK_BASE_URL", cls.runbook_base_url),
             peering=get("PEERING", cls.peering),
             kubeconfig=get("KUBECONFIG", ""),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -86,14 +87,24 @@ def test_alerts_carry_the_alert_contract() -> None:
     assert "6x over 6h and 30m" in page["annotations"]["description"]
 
 
-def test_slo_window_ratio_never_scans_raw_series_over_the_window() -> None:
+def test_no_rule_scans_raw_series_for_longer_than_an_hour() -> None:
     checkout = next(p for p in example_plans() if p.metadata.name == "checkout")
     rules = [r for g in prometheus_rule(checkout)["spec"]["groups"] for r in g["rules"] if "record" in r]
-    (window_rule,) = [r for r in rules if r["labels"].get("window") == "30d" and r["labels"]["slo"] == "availability"]
-    assert "http_requests_total" not in window_rule["expr"]
-    assert window_rule["expr"].startswith("sum_over_time(slo:sli_errors:rate5m{")
     raw_ranges = [r for r in rules if "http_requests_total" in r["expr"] or "http_request_duration" in r["expr"]]
-    assert all("[5m]" in r["expr"] and "[30d]" not in r["expr"] for r in raw_ranges)
+    assert raw_ranges and all(r["record"] == "slo:sli:rate" for r in raw_ranges)
+    for rule in raw_ranges:
+        assert set(re.findall(r"http_\w+\{[^}]*\}\[(\w+)\]", rule["expr"])) == {"5m"}
+    (ratio,) = [r for r in rules if r["record"] == "slo:sli_error:ratio" and r["labels"]["slo"] == "availability"]
+    # The 30d window reads the hourly rates: 720 samples a series, whatever the evaluation interval.
+    assert 'sli="errors_1h"}[29d23h59m30s]' in ratio["expr"]
+
+
+def test_an_slo_takes_eight_rules_and_nine_with_the_no_data_alert() -> None:
+    for plan in example_plans():
+        for group, slo in zip(prometheus_rule(plan)["spec"]["groups"], plan.spec.slos, strict=True):
+            expected = 8 + (slo.alerting.no_data_for is not None)
+            expected -= (not slo.alerting.page) + (not slo.alerting.ticket)
+            assert len(group["rules"]) == expected, (plan.metadata.name, slo.name)
 
 
 NASTY = 'a"b}\\c\n{{ $labels.x }}'
@@ -147,11 +158,11 @@ def test_quotes_backslashes_newlines_and_braces_cannot_break_rules(
                 "promql_expr_test": [
                     {
                         # The selector still picks the series whose label holds every special character.
-                        "expr": 'slo:sli_requests:rate5m{slo="availability"}',
+                        "expr": 'slo:sli:rate{slo="availability", sli="requests"}',
                         "eval_time": "60m",
                         "exp_samples": [
                             {
-                                "labels": 'slo:sli_requests:rate5m{namespace="default",service="nasty",slo="availability"}',
+                                "labels": 'slo:sli:rate{namespace="default",service="nasty",slo="availability",sli="requests"}',
                                 "value": 1,
                             }
                         ],

@@ -14,7 +14,7 @@ import yaml
 from tests.conftest import ROOT
 from tests.support.chart import granted, render
 from tests.support.controlplane import ControlPlane
-from tests.support.operator import DRIFT_INTERVAL, addresses, operator_subprocess, wait_for
+from tests.support.operator import REPAIR_SECONDS, addresses, operator_subprocess, wait_for
 
 pytestmark = pytest.mark.controlplane
 RELEASE_NAMESPACE = "sre-operator"
@@ -98,18 +98,22 @@ def test_the_operator_works_under_the_charts_rbac(control_plane: ControlPlane, c
         check=True,
     )
 
-    def repaired() -> bool:
+    def unrepaired() -> list[str]:
         rule = get(control_plane, "prometheusrule", "search-slos") or {}
         runbooks = get(control_plane, "configmap", "search-runbooks") or {}
-        return (
-            get(control_plane, "configmap", "search-operations") is not None
-            and get(control_plane, "configmap", "search-retired") is None
-            and get(control_plane, "prometheusrule", "search-retired") is None
-            and rule["spec"]["groups"][0]["name"] == "search-latency"
-            and "added-by-hand.md" not in runbooks.get("data", {})
-        )
+        checks = {
+            "operations restored": get(control_plane, "configmap", "search-operations") is not None,
+            "stray ConfigMap deleted": get(control_plane, "configmap", "search-retired") is None,
+            "stray PrometheusRule deleted": get(control_plane, "prometheusrule", "search-retired") is None,
+            "rules repaired": rule["spec"]["groups"][0]["name"] == "search-latency",
+            "foreign key removed": "added-by-hand.md" not in runbooks.get("data", {}),
+        }
+        return [what for what, done in checks.items() if not done]
 
-    wait_for(repaired, timeout=DRIFT_INTERVAL * 3 + 10, what="drift repaired under the chart's RBAC")
+    try:
+        wait_for(lambda: not unrepaired(), timeout=REPAIR_SECONDS, what="drift repaired under the chart's RBAC")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; not done: {', '.join(unrepaired())}") from None
     exercise_routing(control_plane)
     assert chart_operator["running"].get("/healthz")[0] == 200
     log = chart_operator["log"].read_text(errors="replace")
@@ -125,7 +129,7 @@ def exercise_routing(plane: ControlPlane) -> None:
     wait_for(lambda: get(plane, "secret", "checkout-alertmanager"), timeout=60, what="the routing children")
     plane.kubectl("-n", NAMESPACE, "delete", "alertmanagerconfig", "checkout-routing", check=True)
     plane.kubectl("-n", NAMESPACE, "delete", "secret", "checkout-alertmanager", check=True)
-    wait_for(lambda: get(plane, "secret", "checkout-alertmanager"), timeout=DRIFT_INTERVAL * 3 + 10, what="restored")
+    wait_for(lambda: get(plane, "secret", "checkout-alertmanager"), timeout=REPAIR_SECONDS, what="restored")
     foreign = {"metadata": {"name": "checkout-alertmanager", "namespace": NAMESPACE}, "data": {"extra": "eA=="}}
     plane.apply([{"apiVersion": "v1", "kind": "Secret", **foreign}], "--field-manager=someone-else")
     receiver = {"spec": {"receivers": [{"name": "someone-elses"}]}}
@@ -162,7 +166,7 @@ def exercise_routing(plane: ControlPlane) -> None:
         )
 
     try:
-        wait_for(repaired, timeout=DRIFT_INTERVAL * 3 + 10, what="routing children repaired")
+        wait_for(repaired, timeout=REPAIR_SECONDS, what="routing children repaired")
     except AssertionError as failure:
         raise AssertionError(f"{failure}; last state: {seen[-1] if seen else None}") from None
 

@@ -30,9 +30,8 @@ from tests.support.controlplane import (
     start_control_plane,
 )
 
-# Handlers read their settings at import: a short drift interval keeps repair tests quick.
-DRIFT_INTERVAL = 3.0
-os.environ.setdefault("SRE_OPERATOR_DRIFT_INTERVAL", str(DRIFT_INTERVAL))
+# Children are watched, so a deleted or edited one is repaired within seconds; no timer runs (the default).
+REPAIR_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -137,8 +136,6 @@ def operator_subprocess(kubeconfig: Path, log: Path, *extra: str) -> Iterator[su
                 "run",
                 "--kubeconfig",
                 str(kubeconfig),
-                "--drift-interval",
-                str(DRIFT_INTERVAL),
                 *extra,
             ],
             stdout=output,

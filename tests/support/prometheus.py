@@ -28,7 +28,10 @@ DAY = 86_400
 HISTORY_DAYS = 30
 SCRAPE_STEP = 60
 LEVELS = (
-    {names.ERRORS_RATE, names.REQUESTS_RATE},
+    {names.SLI_RATE},
+    # The hourly rates read the 5-minute ones recorded by the same rule, which a range query cannot see
+    # until they are written: a second pass records them (its repeated 5-minute samples are identical).
+    {names.SLI_RATE},
     {names.ERROR_RATIO},
     {names.OBJECTIVE, names.ERROR_BUDGET, names.BURN_RATE},
     {names.BUDGET_REMAINING},
@@ -150,11 +153,12 @@ class LivePrometheus:
             rules.write_text(yaml.safe_dump({"groups": level}, sort_keys=False), encoding="utf-8")
             blocks = self.folder / f"level-{index}"
             blocks.mkdir()
-            first = start + 600 if index == 0 else end - 900
+            # Aligned, so the hourly rates land on the hour as they do when Prometheus evaluates them.
+            first = (start + 600) // 300 * 300 if index <= 1 else end - 900
             self._promtool(
                 "tsdb", "create-blocks-from", "rules", "--quiet",
                 f"--url={self.url}", f"--start={first}", f"--end={end}",
-                f"--eval-interval={300 if index == 0 else 60}s", f"--output-dir={blocks}", str(rules),
+                f"--eval-interval={300 if index <= 1 else 60}s", f"--output-dir={blocks}", str(rules),
             )  # fmt: skip
             self._load_blocks(blocks)
 

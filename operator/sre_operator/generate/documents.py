@@ -81,9 +81,12 @@ def _queries(ctx: SloContext) -> tuple[Query, ...]:
     if isinstance(sli, CounterSli):
         per = f" per {', '.join(sli.group_by)}" if sli.group_by else ""
         found.append(
-            Query(f"{sli.errors_rate} / {sli.requests_rate}", f"error ratio over the last 5m{per}, from the raw series")
+            Query(
+                f"{sli.errors_rate()} / {sli.requests_rate()}",
+                f"error ratio over the last 5m{per}, from the raw series",
+            )
         )
-        found.append(Query(sli.requests_rate, f"requests per second{per}: a drop can hide or cause errors"))
+        found.append(Query(sli.requests_rate(), f"requests per second{per}: a drop can hide or cause errors"))
     else:
         found.append(Query(sli.error_ratio("5m"), "error ratio over the last 5m, from the plan's expression"))
     return tuple(found)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from sre_operator.models.base import API_GROUP
 
-ERRORS_RATE = "slo:sli_errors:rate5m"
-REQUESTS_RATE = "slo:sli_requests:rate5m"
+# Private: the SLI's rates that the public ratios are computed from, told apart by LABEL_SLI.
+SLI_RATE = "slo:sli:rate"
+SLI_ERRORS, SLI_REQUESTS = "errors", "requests"
+SLI_HOURLY_SUFFIX = "_1h"
+SLI_ERROR_RATIO_HOURLY = "error_ratio_1h"
 ERROR_RATIO = "slo:sli_error:ratio"
 BURN_RATE = "slo:burn_rate:ratio"
 OBJECTIVE = "slo:objective:ratio"
@@ -20,6 +23,7 @@ LABEL_NAMESPACE = "namespace"
 LABEL_SERVICE = "service"
 LABEL_SLO = "slo"
 LABEL_WINDOW = "window"
+LABEL_SLI = "sli"
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "sre-operator"}
 PLAN_LABEL = f"{API_GROUP}/plan"

@@ -1,7 +1,13 @@
-"""A plan's SLOs as one PrometheusRule: per SLO, one rule group of SLI, metadata and alert rules.
+"""A plan's SLOs as one PrometheusRule: per SLO, one rule group of eight rules.
 
 Rules inside a group run in order, so each group lists recordings before the
-rules that read them and needs no evaluation-order hints.
+rules that read them and needs no evaluation-order hints. What keeps the cost
+near nothing is that no rule reads much: alert windows are sums of recorded
+5-minute rates, and the SLO window (7 to 90 days) is a sum of hourly rates
+that the first rule records once an hour, so a 30d ratio reads 720 samples
+per series instead of one per evaluation. Several windows share one rule
+through ``label_replace(...) or ...``. The group's interval is set because
+"once an hour" is "the evaluation in the first interval of the hour".
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sre_operator.durations import format_duration, seconds
 from sre_operator.generate import names
 from sre_operator.generate.sli import CounterSli, ExpressionSli, build_sli
 from sre_operator.generate.tiers import SHORTEST_WINDOW, BurnTier, alert_windows, tiers_of
@@ -24,6 +31,7 @@ class RenderOptions:
     """Settings that come from the operator's configuration rather than from the plan."""
 
     runbook_base_url: str = names.DEFAULT_RUNBOOK_BASE_URL
+    rule_interval: str = "1m"
 
 
 DEFAULT_OPTIONS = RenderOptions()
@@ -58,9 +66,15 @@ class SloContext:
 
     def series(self, metric: str, **extra: str) -> str:
         """A selector of one of this SLO's own recorded series."""
-        labels = {**self.identity, **extra}
-        inner = ", ".join(f"{k}={escape_string(v)}" for k, v in labels.items())
-        return f"{metric}{{{inner}}}"
+        return self._selector(metric, [f"{k}={escape_string(v)}" for k, v in extra.items()])
+
+    def series_matching(self, metric: str, **patterns: str) -> str:
+        """A selector of this SLO's own series whose ``patterns`` labels match regular expressions."""
+        return self._selector(metric, [f"{k}=~{escape_string(v)}" for k, v in patterns.items()])
+
+    def _selector(self, metric: str, extra: list[str]) -> str:
+        matchers = [f"{k}={escape_string(v)}" for k, v in self.identity.items()] + extra
+        return f"{metric}{{{', '.join(matchers)}}}"
 
 
 def template_literal(text: str) -> str:
@@ -68,36 +82,101 @@ def template_literal(text: str) -> str:
     return text.replace("{{", '{{ "{{" }}')
 
 
-def sli_rules(ctx: SloContext) -> list[Rule]:
+HOURLY = "1h"
+
+
+def _tagged(expr: str, label: str, value: str) -> str:
+    return f'label_replace({expr}, "{label}", "{value}", "", "")'
+
+
+def _once_an_hour(ctx: SloContext, expr: str) -> str:
+    """``expr`` at the one evaluation that falls in the first rule interval of each clock hour."""
+    return f"({expr}) and on() vector(time() % 3600) < {seconds(ctx.options.rule_interval):g}"
+
+
+def _sli_rate(ctx: SloContext, part: str) -> str:
+    return ctx.series(names.SLI_RATE, **{names.LABEL_SLI: part})
+
+
+def sli_rate_rule(ctx: SloContext) -> Rule:
+    """The SLI's 5-minute rates at every evaluation and, once an hour, their mean over the past hour.
+
+    The hourly means read this rule's own earlier samples, not raw series: a ``rate`` over an hour of raw
+    samples on Prometheus 3 (left-open ranges) drops the increase across each hour's boundary, and a
+    burst there goes missing. The range reaches half an interval past the hour, so the sample written at
+    the previous hour's evaluation (which could not read itself) is counted here: every 5-minute rate
+    lands in exactly one hour, on Prometheus 2 (closed ranges) and 3 alike.
+    """
     sli = build_sli(ctx.slo)
-    windows = [*alert_windows(), ctx.window]
-    rules: list[Rule] = []
+    hour_and_a_half_interval = format_duration(seconds(HOURLY) + seconds(ctx.options.rule_interval) / 2)
     if isinstance(sli, CounterSli):
-        rules.append({"record": names.ERRORS_RATE, "expr": sli.errors_rate, "labels": ctx.identity})
-        rules.append({"record": names.REQUESTS_RATE, "expr": sli.requests_rate, "labels": ctx.identity})
-        for window in windows:
-            if window == SHORTEST_WINDOW:
-                expr = f"{ctx.series(names.ERRORS_RATE)} / {ctx.series(names.REQUESTS_RATE)}"
-            else:
-                expr = (
-                    f"sum_over_time({ctx.series(names.ERRORS_RATE)}[{window}])"
-                    f" / sum_over_time({ctx.series(names.REQUESTS_RATE)}[{window}])"
-                )
-            rules.append(_ratio_rule(ctx, window, expr))
-        return rules
-    assert isinstance(sli, ExpressionSli)
-    for window in windows:
-        if window == ctx.window:
-            # No request counts to weight by: average the recorded short ratio instead of scanning raw series.
-            expr = f"avg_over_time({ctx.series(names.ERROR_RATIO, window=SHORTEST_WINDOW)}[{window}])"
+        five_minutes = " or ".join(
+            (
+                _tagged(sli.errors_rate(SHORTEST_WINDOW), names.LABEL_SLI, names.SLI_ERRORS),
+                _tagged(sli.requests_rate(SHORTEST_WINDOW), names.LABEL_SLI, names.SLI_REQUESTS),
+            )
+        )
+        recorded = ctx.series_matching(names.SLI_RATE, **{names.LABEL_SLI: f"{names.SLI_ERRORS}|{names.SLI_REQUESTS}"})
+        hourly = (
+            f'label_replace(avg_over_time({recorded}[{hour_and_a_half_interval}]), "{names.LABEL_SLI}",'
+            f' "${{1}}{names.SLI_HOURLY_SUFFIX}", "{names.LABEL_SLI}", "(.+)")'
+        )
+        expr = f"{five_minutes} or ({_once_an_hour(ctx, hourly)})"
+    else:
+        five_minute_ratio = ctx.series(names.ERROR_RATIO, **{names.LABEL_WINDOW: SHORTEST_WINDOW})
+        hourly = _tagged(
+            f"avg_over_time({five_minute_ratio}[{hour_and_a_half_interval}])",
+            names.LABEL_SLI,
+            names.SLI_ERROR_RATIO_HOURLY,
+        )
+        expr = _once_an_hour(ctx, _without(hourly, names.LABEL_WINDOW))
+    return {"record": names.SLI_RATE, "expr": expr, "labels": ctx.identity}
+
+
+def _window_ratio(ctx: SloContext, window: str) -> str:
+    sli = build_sli(ctx.slo)
+    errors, requests = names.SLI_ERRORS, names.SLI_REQUESTS
+    if window == ctx.window:
+        # Half an interval short of the window: at the evaluation on the hour, Prometheus 2's closed range
+        # would also take the hour the window has just left.
+        span = format_duration(seconds(window) - seconds(ctx.options.rule_interval) / 2)
+        if isinstance(sli, CounterSli):
+            hourly = _sum_ratio(ctx, errors + names.SLI_HOURLY_SUFFIX, requests + names.SLI_HOURLY_SUFFIX, span)
+            recent = _sum_ratio(ctx, errors, requests, HOURLY)
         else:
-            expr = sli.error_ratio(window)
-        rules.append(_ratio_rule(ctx, window, expr))
-    return rules
+            # No request counts to weight by: the mean of the hourly ratios.
+            hourly = _without(f"avg_over_time({_sli_rate(ctx, names.SLI_ERROR_RATIO_HOURLY)}[{span}])", names.LABEL_SLI)
+            five_minute_ratio = ctx.series(names.ERROR_RATIO, **{names.LABEL_WINDOW: SHORTEST_WINDOW})
+            recent = _without(f"avg_over_time({five_minute_ratio}[{HOURLY}])", names.LABEL_WINDOW)
+        # Until the first hour is recorded (a new SLO, a new group), the data there is stands in.
+        return f"({hourly}) or ({recent})"
+    if isinstance(sli, ExpressionSli):
+        return sli.error_ratio(window)
+    if window == SHORTEST_WINDOW:
+        return f"{_sli_rate(ctx, errors)} / ignoring({names.LABEL_SLI}) {_sli_rate(ctx, requests)}"
+    return _sum_ratio(ctx, errors, requests, window)
 
 
-def _ratio_rule(ctx: SloContext, window: str, expr: str) -> Rule:
-    return {"record": names.ERROR_RATIO, "expr": expr, "labels": {**ctx.identity, names.LABEL_WINDOW: window}}
+def _without(expr: str, label: str) -> str:
+    return f'label_replace({expr}, "{label}", "", "", "")'
+
+
+def _sum_ratio(ctx: SloContext, errors: str, requests: str, window: str) -> str:
+    return (
+        f"sum_over_time({_sli_rate(ctx, errors)}[{window}])"
+        f" / ignoring({names.LABEL_SLI}) sum_over_time({_sli_rate(ctx, requests)}[{window}])"
+    )
+
+
+def ratio_rule(ctx: SloContext) -> Rule:
+    """The error ratio over every alert window and the SLO window, each told apart by its ``window`` label."""
+    windows = [*alert_windows(), ctx.window]
+    expr = " or ".join(_tagged(_window_ratio(ctx, w), names.LABEL_WINDOW, w) for w in windows)
+    return {"record": names.ERROR_RATIO, "expr": expr, "labels": ctx.identity}
+
+
+def sli_rules(ctx: SloContext) -> list[Rule]:
+    return [sli_rate_rule(ctx), ratio_rule(ctx)]
 
 
 def metadata_rules(ctx: SloContext) -> list[Rule]:
@@ -126,8 +205,8 @@ def _tier_condition(ctx: SloContext, tier: BurnTier) -> str:
     min_rate = ctx.slo.alerting.min_request_rate
     if min_rate is not None:
         condition = (
-            f"({condition} and ignoring(window)"
-            f" avg_over_time({ctx.series(names.REQUESTS_RATE)}[{tier.long}]) >= {min_rate:.10g})"
+            f"({condition} and ignoring({names.LABEL_WINDOW}, {names.LABEL_SLI})"
+            f" avg_over_time({_sli_rate(ctx, names.SLI_REQUESTS)}[{tier.long}]) >= {min_rate:.10g})"
         )
     return condition
 
@@ -203,6 +282,7 @@ def alert_rules(ctx: SloContext) -> list[Rule]:
 def slo_group(ctx: SloContext) -> dict[str, Any]:
     return {
         "name": f"{ctx.service}-{ctx.slo.name}",
+        "interval": ctx.options.rule_interval,
         "rules": [*sli_rules(ctx), *metadata_rules(ctx), *alert_rules(ctx)],
     }
 

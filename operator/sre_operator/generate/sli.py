@@ -1,10 +1,10 @@
-"""PromQL for one SLO's indicator: the 5-minute error and request rates, or a raw error ratio.
+"""PromQL for one SLO's indicator: error and request rates over a window, or a raw error ratio.
 
-Ratio and latency SLIs are recorded as two 5-minute rates. Every longer
-window's error ratio is the sum of recorded errors over the sum of recorded
-requests: traffic-weighted, exact when evaluations are evenly spaced (each
-instant is covered by the same number of 5-minute windows in both sums), and
-it never runs ``rate`` over raw series for days.
+Ratio and latency SLIs are recorded as error and request rates: every 5 minutes'
+worth for the alert windows, and once an hour over the hour for the SLO window.
+Every longer window's error ratio is the sum of recorded errors over the sum of
+recorded requests: traffic-weighted, and nothing runs ``rate`` over raw series
+for longer than an hour.
 """
 
 from __future__ import annotations
@@ -18,12 +18,23 @@ from sre_operator.promql import Matcher, Selector, parse_selector
 
 @dataclass(frozen=True)
 class CounterSli:
-    """SLI measured as counted events: both expressions aggregate to ``group_by``."""
+    """SLI measured as counted events; ``errors`` or ``good`` is set, both rates aggregate to ``group_by``."""
 
-    errors_rate: str
-    requests_rate: str
+    total: str
+    errors: str | None
+    good: str | None
     group_by: tuple[str, ...]
     total_selector: Selector
+
+    def requests_rate(self, window: str = SHORTEST_WINDOW) -> str:
+        return _sum(self.total, self.group_by, window)
+
+    def errors_rate(self, window: str = SHORTEST_WINDOW) -> str:
+        requests = self.requests_rate(window)
+        if self.errors is not None:
+            return f"({_sum(self.errors, self.group_by, window)} or (0 * {requests}))"
+        assert self.good is not None
+        return f"({requests} - ({_sum(self.good, self.group_by, window)} or (0 * {requests})))"
 
 
 @dataclass(frozen=True)
@@ -36,9 +47,9 @@ class ExpressionSli:
         return f"({self.error_ratio_template.replace('$window', window)})"
 
 
-def _sum(expression: str, group_by: tuple[str, ...]) -> str:
+def _sum(selector: str, group_by: tuple[str, ...], window: str) -> str:
     by = f" by ({', '.join(group_by)}) " if group_by else ""
-    return f"sum{by}(rate({expression}[{SHORTEST_WINDOW}]))"
+    return f"sum{by}(rate({selector}[{window}]))"
 
 
 def _bucket_bound_matcher(threshold: float) -> Matcher:
@@ -51,26 +62,17 @@ def build_sli(slo: Slo) -> CounterSli | ExpressionSli:
     indicator = slo.indicator
     if indicator.ratio is not None:
         ratio = indicator.ratio
-        group_by = tuple(ratio.group_by)
         total = parse_selector(ratio.total)
-        requests = _sum(total.render(), group_by)
-        if ratio.errors is not None:
-            errors = f"({_sum(parse_selector(ratio.errors).render(), group_by)} or (0 * {requests}))"
-        else:
-            assert ratio.good is not None
-            good = _sum(parse_selector(ratio.good).render(), group_by)
-            errors = f"({requests} - ({good} or (0 * {requests})))"
-        return CounterSli(errors, requests, group_by, total)
+        errors = parse_selector(ratio.errors).render() if ratio.errors is not None else None
+        good = parse_selector(ratio.good).render() if ratio.good is not None else None
+        return CounterSli(total.render(), errors, good, tuple(ratio.group_by), total)
     if indicator.latency is not None:
         latency = indicator.latency
-        group_by = tuple(latency.group_by)
         histogram = parse_selector(latency.histogram)
         count = histogram.with_metric(f"{histogram.metric}_count")
         fast = histogram.with_metric(f"{histogram.metric}_bucket").with_matcher(
             _bucket_bound_matcher(latency.threshold)
         )
-        requests = _sum(count.render(), group_by)
-        errors = f"({requests} - ({_sum(fast.render(), group_by)} or (0 * {requests})))"
-        return CounterSli(errors, requests, group_by, count)
+        return CounterSli(count.render(), None, fast.render(), tuple(latency.group_by), count)
     assert indicator.expression is not None
     return ExpressionSli(indicator.expression.error_ratio)

@@ -1,15 +1,16 @@
-"""ServiceReliabilityPlan: generate and keep its children, on every change and on a drift-repair timer."""
+"""ServiceReliabilityPlan: generate its children on every change (and, if asked, on a slow drift-repair timer)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 import kopf
 from kubernetes.client.exceptions import ApiException
 
 from sre_operator.generate import RenderOptions
 from sre_operator.generate.children import Capabilities, desired_children
-from sre_operator.handlers.state import CONFIG, GROUP, VERSION, plain, state_of
+from sre_operator.handlers.state import CONFIG, GROUP, VERSION, OperatorState, plain, state_of
 from sre_operator.k8s import sync_children
 from sre_operator.k8s.client import is_retryable
 from sre_operator.models import ServiceReliabilityPlan, parse_document
@@ -26,9 +27,23 @@ from sre_operator.status import (
 PLURAL = "servicereliabilityplans"
 
 
-def _own(child: dict[str, Any], body: kopf.Body) -> dict[str, Any]:
-    kopf.append_owner_reference(child, owner=body)
-    return child
+def owned_children(
+    state: OperatorState, plan: ServiceReliabilityPlan, owner: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """What ``plan`` generates for this cluster, each owned by the plan object ``owner``."""
+    options = RenderOptions(runbook_base_url=state.config.runbook_base_url)
+    capabilities = capabilities_of(state)
+    children = desired_children(plan, capabilities, options)
+    for child in children:
+        kopf.append_owner_reference(child, owner=cast(kopf.Body, owner))
+    return children
+
+
+def capabilities_of(state: OperatorState) -> Capabilities:
+    return Capabilities(
+        prometheus_operator=state.cluster.has_api("monitoring.coreos.com/v1"),
+        alertmanager_config=state.cluster.has_api("monitoring.coreos.com/v1alpha1"),
+    )
 
 
 def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, *, drift: bool) -> None:
@@ -47,13 +62,9 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, *, drift: boo
         return
     plan = parsed.model
     before = [f"{g.get('kind')} {g.get('name')}" for g in previous.get("generated") or []]
-    options = RenderOptions(runbook_base_url=state.config.runbook_base_url)
     try:
-        capabilities = Capabilities(
-            prometheus_operator=state.cluster.has_api("monitoring.coreos.com/v1"),
-            alertmanager_config=state.cluster.has_api("monitoring.coreos.com/v1alpha1"),
-        )
-        desired = [_own(child, body) for child in desired_children(plan, capabilities, options)]
+        capabilities = capabilities_of(state)
+        desired = owned_children(state, plan, body)
         changes = sync_children(
             state.cluster, plan.metadata.namespace, plan.metadata.name, desired, was_generated=before
         )
@@ -103,6 +114,12 @@ def plan_changed(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) 
     reconcile(body, patch, memo, drift=False)
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, interval=CONFIG.drift_interval, initial_delay=CONFIG.drift_interval)
 def repair_drift(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     reconcile(body, patch, memo, drift=True)
+
+
+# Children are watched (handlers/children.py); the timer is only a slow safety net, off unless asked for.
+if CONFIG.drift_interval > 0:
+    kopf.timer(GROUP, VERSION, PLURAL, interval=CONFIG.drift_interval, initial_delay=CONFIG.drift_interval)(
+        repair_drift
+    )

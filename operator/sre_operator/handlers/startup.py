@@ -1,5 +1,6 @@
 """One startup handler sets every operator setting and starts what runs beside the handlers:
-the HTTP server, the admission webhook, the budget evaluation loop and the admission recorder."""
+the HTTP server, the admission webhook, the budget evaluation loop, the admission recorder and the
+watches of generated children."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from sre_operator.budgets import PrometheusClient, PrometheusSettings, parse_hea
 from sre_operator.config import OperatorConfig
 from sre_operator.generate import RenderOptions
 from sre_operator.generate.documents import runbooks
+from sre_operator.generate.names import MANAGED_BY
+from sre_operator.handlers.children import child_changed
 from sre_operator.handlers.evaluation import admission_recorder, evaluate_forever, record_admissions
 from sre_operator.handlers.state import CONFIG, GROUP, OperatorState, state_of
 from sre_operator.http import (
@@ -28,10 +31,13 @@ from sre_operator.http import (
     webhook_app,
 )
 from sre_operator.k8s import Cluster, load_client
+from sre_operator.k8s.client import CHILD_KINDS
+from sre_operator.k8s.watch import WATCH_SECONDS, start_following
 from sre_operator.k8s.workloads import earlier_templates
 
 logger = logging.getLogger(__name__)
 CERTIFICATE_CHECK_SECONDS = 30.0
+MANAGED_SELECTOR = ",".join(f"{k}={v}" for k, v in MANAGED_BY.items())
 
 
 def _prometheus(config: OperatorConfig) -> PrometheusClient | None:
@@ -92,7 +98,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     if CONFIG.peering:
         settings.peering.name = CONFIG.peering
         settings.peering.mandatory = True
-    settings.watching.server_timeout = 600
+    # Long watches: a quiet operator sends no request but a renewal per watch every half hour.
+    settings.watching.server_timeout = WATCH_SECONDS
+    # kopf restarts a watch that saw no event for this long (70 s by default): the CRD watch is that quiet.
+    settings.watching.inactivity_timeout = WATCH_SECONDS + 60
     settings.networking.request_timeout = 60
     settings.execution.max_workers = 8
     # Read again at start: the timer interval was fixed at import, the rest may have been set since.
@@ -131,12 +140,21 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         tasks.append(asyncio.create_task(record_admissions(state, queue), name="admission-recorder"))
         tasks.append(asyncio.create_task(_watch_certificate(certificate), name="webhook-certificate"))
     memo.background = (runners, tasks)
+    memo.stop_watching = await asyncio.to_thread(
+        start_following,
+        state.cluster,
+        CHILD_KINDS,
+        MANAGED_SELECTOR,
+        lambda event, child: child_changed(state, event, child),
+    )
     logger.info("serving HTTP on %s and the webhook on %s", config.http_address, config.webhook_address or "(off)")
 
 
 @kopf.on.cleanup()
 async def stop_background(memo: kopf.Memo, **_: Any) -> None:
     runners, tasks = getattr(memo, "background", ([], []))
+    if hasattr(memo, "stop_watching"):
+        memo.stop_watching.set()
     for task in tasks:
         task.cancel()
     for task in tasks:

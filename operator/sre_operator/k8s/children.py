@@ -57,7 +57,7 @@ def differs(actual: dict[str, Any], desired: dict[str, Any]) -> bool:
     return any((o["uid"], o.get("controller")) not in owners for o in desired_meta.get("ownerReferences") or [])
 
 
-def _write(cluster: Cluster, child: dict[str, Any]) -> None:
+def write_child(cluster: Cluster, child: dict[str, Any]) -> None:
     """Server-side apply; where fields someone else now owns keep it from converging, replace the owned sections."""
     applied = cluster.apply(child)
     if differs(applied, child):
@@ -100,10 +100,10 @@ def sync_children(
         if actual is None:  # missing, or present without the labels a list finds it by
             actual = cluster.get(kind_of(child), namespace, name)
         if actual is None:
-            _write(cluster, child)
+            write_child(cluster, child)
             (changes.restored if describe(child) in previously else changes.created).append(describe(child))
         elif differs(actual, child):
-            _write(cluster, child)
+            write_child(cluster, child)
             changes.updated.append(describe(child))
     for kind in kinds:
         for (kind_name, name), item in existing.items():

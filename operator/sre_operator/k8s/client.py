@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -20,10 +21,17 @@ class Kind:
     kind: str
     plural: str
 
+    @property
+    def root(self) -> str:
+        return "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+
     def path(self, namespace: str, name: str | None = None) -> str:
-        root = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
-        path = f"{root}/namespaces/{namespace}/{self.plural}"
+        path = f"{self.root}/namespaces/{namespace}/{self.plural}"
         return f"{path}/{name}" if name else path
+
+    def cluster_path(self) -> str:
+        """Every namespace's objects of this kind."""
+        return f"{self.root}/{self.plural}"
 
 
 PROMETHEUS_RULE = Kind("monitoring.coreos.com/v1", "PrometheusRule", "prometheusrules")
@@ -45,18 +53,19 @@ WORKLOADS = {
 # Every API call the operator makes (kopf's included), by resource; the Helm chart's RBAC grants exactly these.
 PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): ("list", "watch"),  # kopf notices served resources
-    ("reliability.dev", "servicereliabilityplans"): ("list", "watch", "patch"),
+    # get: a watched child's repair reads its plan as stored now.
+    ("reliability.dev", "servicereliabilityplans"): ("get", "list", "watch", "patch"),
     ("reliability.dev", "servicereliabilityplans/status"): ("patch",),
     ("reliability.dev", "errorbudgetpolicies"): ("list", "watch", "patch"),
     ("reliability.dev", "errorbudgetpolicies/status"): ("patch",),
     ("reliability.dev", "releasegates"): ("list", "watch"),  # decided by the evaluation loop, not by kopf
     ("reliability.dev", "releasegates/status"): ("patch",),
     # Server-side apply of an object that does not exist yet is authorised as "create".
-    ("monitoring.coreos.com", "prometheusrules"): ("get", "list", "create", "patch", "update", "delete"),
-    ("", "configmaps"): ("get", "list", "create", "patch", "update", "delete"),
-    ("monitoring.coreos.com", "alertmanagerconfigs"): ("get", "list", "create", "patch", "update", "delete"),
+    ("monitoring.coreos.com", "prometheusrules"): ("get", "list", "watch", "create", "patch", "update", "delete"),
+    ("", "configmaps"): ("get", "list", "watch", "create", "patch", "update", "delete"),
+    ("monitoring.coreos.com", "alertmanagerconfigs"): ("get", "list", "watch", "create", "patch", "update", "delete"),
     # The raw Alertmanager configuration (it holds file paths, never a secret's value).
-    ("", "secrets"): ("get", "list", "create", "patch", "update", "delete"),
+    ("", "secrets"): ("get", "list", "watch", "create", "patch", "update", "delete"),
     ("", "events"): ("create",),
     # Admission: a rollback is recognised by the templates of the workload's earlier revisions.
     ("apps", "replicasets"): ("list",),
@@ -85,6 +94,16 @@ class Cluster:
         self.api = api
         self._discovery_ttl = discovery_ttl
         self._discovered: dict[str, tuple[float, bool]] = {}
+        # (kind, namespace, name) -> resourceVersion of the operator's last write: a watch event carrying
+        # that version is the operator's own change, which needs no look.
+        self.written: dict[tuple[str, str, str], str] = {}
+
+    def _remember(self, obj: dict[str, Any]) -> dict[str, Any]:
+        meta = obj.get("metadata") or {}
+        self.written[(str(obj.get("kind")), str(meta.get("namespace")), str(meta.get("name")))] = str(
+            meta.get("resourceVersion", "")
+        )
+        return obj
 
     def _call(
         self,
@@ -193,7 +212,7 @@ class Cluster:
             body=json.loads(json.dumps(obj)),
             content_type="application/apply-patch+yaml",
         )
-        return applied
+        return self._remember(applied)
 
     def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
         """PUT the whole object (its resourceVersion guards against lost updates)."""
@@ -201,9 +220,56 @@ class Cluster:
         replaced: dict[str, Any] = self._call(
             "PUT", kind_of(obj).path(meta["namespace"], meta["name"]), query=[("fieldManager", FIELD_MANAGER)], body=obj
         )
-        return replaced
+        return self._remember(replaced)
+
+    def resource_version(self, kind: Kind, label_selector: str) -> str:
+        """The collection's current resourceVersion across namespaces, to watch from (one item is listed)."""
+        answer = self._call("GET", kind.cluster_path(), query=[("labelSelector", label_selector), ("limit", "1")])
+        return str(answer["metadata"]["resourceVersion"])
+
+    def watch(
+        self, kind: Kind, label_selector: str, resource_version: str, timeout_seconds: int
+    ) -> Iterator[dict[str, Any]]:
+        """Watch events (``type``, ``object``) of ``kind`` in every namespace until the server ends the watch.
+
+        An expired ``resource_version`` raises ``ApiException`` with status 410: list again.
+        """
+        query = [
+            ("watch", "true"),
+            ("labelSelector", label_selector),
+            ("resourceVersion", resource_version),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", str(timeout_seconds)),
+        ]
+        method, url, headers, body, post = self.api.param_serialize(
+            method="GET",
+            resource_path=kind.cluster_path(),
+            query_params=query,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        response = self.api.call_api(
+            method, url, header_params=headers, body=body, post_params=post, _request_timeout=(10, timeout_seconds + 30)
+        )
+        raw = cast(Any, response).response
+        try:
+            if not 200 <= raw.status <= 299:
+                raise ApiException(status=raw.status, reason=f"{raw.reason} on watch {kind.cluster_path()}")
+            for line in raw:
+                if not line.strip():
+                    continue
+                event: dict[str, Any] = json.loads(line)
+                if event.get("type") == "ERROR":
+                    status = event.get("object") or {}
+                    raise ApiException(status=int(status.get("code", 500)), reason=str(status.get("message", "")))
+                event["object"].setdefault("apiVersion", kind.api_version)
+                event["object"].setdefault("kind", kind.kind)
+                yield event
+        finally:
+            raw.release_conn()
 
     def delete(self, kind: Kind, namespace: str, name: str) -> None:
+        self.written.pop((kind.kind, namespace, name), None)
         try:
             self._call("DELETE", kind.path(namespace, name))
         except ApiException as error:

@@ -29,7 +29,7 @@ MODELS: dict[str, type[Resource]] = {
 }
 MIN_WINDOW, MAX_WINDOW = "7d", "90d"
 # Labels every recorded series and alert carries: an SLO's identity, which groupBy must not override.
-IDENTITY_LABELS = ("namespace", "service", "slo", "window", "severity")
+IDENTITY_LABELS = ("namespace", "service", "slo", "window", "severity", "sli")
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,8 @@ def _plan_problems(plan: ServiceReliabilityPlan) -> list[Problem]:
                 problems.append(
                     (
                         f"{base}.groupBy[{j}]",
-                        f"{label!r} is set on every SLO series by the operator (namespace, service, slo, window, "
-                        "severity); group by another label",
+                        f"{label!r} is set on SLO series by the operator ({', '.join(IDENTITY_LABELS)}); "
+                        "group by another label",
                     )
                 )
         for path, text in selectors:

@@ -139,7 +139,14 @@ def test_a_quiet_operator_sends_no_request_at_all(operator: ControlPlane) -> Non
     time.sleep(QUIET_SECONDS)
     requests = operator.requests_since(mark, OPERATOR_USER)
     assert requests == [], [
-        (r["verb"], r["stage"], r["requestReceivedTimestamp"], r["stageTimestamp"], r.get("responseStatus"), r["requestURI"])
+        (
+            r["verb"],
+            r["stage"],
+            r["requestReceivedTimestamp"],
+            r["stageTimestamp"],
+            r.get("responseStatus"),
+            r["requestURI"],
+        )
         for r in requests
     ]
 

@@ -133,8 +133,7 @@ def sli_rate_rule(ctx: SloContext) -> Rule:
     return {"record": names.SLI_RATE, "expr": expr, "labels": ctx.identity}
 
 
-def _window_ratio(ctx: SloContext, window: str) -> str:
-    sli = build_sli(ctx.slo)
+def _window_ratio(ctx: SloContext, sli: CounterSli | ExpressionSli, window: str) -> str:
     errors, requests = names.SLI_ERRORS, names.SLI_REQUESTS
     if window == ctx.window:
         # Half an interval short of the window: at the evaluation on the hour, Prometheus 2's closed range
@@ -171,7 +170,8 @@ def _sum_ratio(ctx: SloContext, errors: str, requests: str, window: str) -> str:
 def ratio_rule(ctx: SloContext) -> Rule:
     """The error ratio over every alert window and the SLO window, each told apart by its ``window`` label."""
     windows = [*alert_windows(), ctx.window]
-    expr = " or ".join(_tagged(_window_ratio(ctx, w), names.LABEL_WINDOW, w) for w in windows)
+    sli = build_sli(ctx.slo)
+    expr = " or ".join(_tagged(_window_ratio(ctx, sli, w), names.LABEL_WINDOW, w) for w in windows)
     return {"record": names.ERROR_RATIO, "expr": expr, "labels": ctx.identity}
 
 

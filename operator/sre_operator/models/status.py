@@ -104,3 +104,34 @@ class GateStatus(StatusModel):
     last_decisions: list[AdmissionDecision] = Field(
         default_factory=list, description="The latest admission denials and admitted exceptions, newest first."
     )
+
+
+class IncidentAlert(StatusModel):
+    fingerprint: str = Field(description="Alertmanager's fingerprint of the alert.")
+    alertname: str = Field(default="", description="Name of the alert.")
+    slo: str = Field(default="", description="SLO the alert is about.")
+    severity: str = Field(default="", description="The alert's severity label.")
+    status: Literal["firing", "resolved"] = Field(description="firing or resolved, as last notified.")
+    starts_at: str = Field(description="When it started firing (RFC 3339).")
+    ends_at: str = Field(default="", description="When it resolved (RFC 3339); empty while firing.")
+
+
+class TimelineEntry(StatusModel):
+    at: str = Field(description="When (RFC 3339).")
+    event: str = Field(description="What happened, in one line.")
+
+
+class IncidentStatus(StatusModel):
+    state: Literal["Open", "Resolved"] = Field(default="Open", description="Open until every alert has resolved.")
+    group_key: str = Field(default="", description="Alertmanager's key of the alert group the incident follows.")
+    slos: list[str] = Field(default_factory=list, description="SLOs whose alerts are in the incident.")
+    alerts: list[IncidentAlert] = Field(default_factory=list, description="Every alert of the group, by fingerprint.")
+    timeline: list[TimelineEntry] = Field(default_factory=list, description="What happened, oldest first.")
+    started_at: str = Field(default="", description="First firing (RFC 3339).")
+    resolved_at: str = Field(default="", description="When the last alert resolved (RFC 3339).")
+    budget_consumed: dict[str, float] = Field(
+        default_factory=dict, description="Share of each SLO's error budget spent over the incident's span."
+    )
+    postmortem_required: bool = Field(default=False, description="Whether a postmortem is required.")
+    postmortem_reason: str = Field(default="", description="Why a postmortem is required.")
+    notifications: int = Field(default=0, description="Notifications received for the group (repeats included).")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ from sre_operator.generate.documents import runbooks
 from sre_operator.generate.names import MANAGED_BY
 from sre_operator.handlers.children import child_changed
 from sre_operator.handlers.evaluation import admission_recorder, evaluate_forever, record_admissions
+from sre_operator.handlers.incidents import receiver_queue, take_notifications
 from sre_operator.handlers.state import CONFIG, GROUP, OperatorState, state_of
 from sre_operator.http import (
+    AlertmanagerReceiver,
     Health,
     ServingCertificate,
     default_hosts,
@@ -30,6 +33,7 @@ from sre_operator.http import (
     serve,
     webhook_app,
 )
+from sre_operator.incidents import Notification
 from sre_operator.k8s import Cluster, load_client
 from sre_operator.k8s.client import CHILD_KINDS
 from sre_operator.k8s.watch import WATCH_SECONDS, start_following
@@ -85,6 +89,21 @@ def runbook_source(state: OperatorState) -> Any:
     return source
 
 
+def _token_reader(path: Path) -> Callable[[], str]:
+    return lambda: path.read_text(encoding="utf-8").strip()
+
+
+def _put(queue: asyncio.Queue[Notification]) -> Callable[[Notification], bool]:
+    def put(notification: Notification) -> bool:
+        try:
+            queue.put_nowait(notification)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    return put
+
+
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     settings.persistence.finalizer = f"{GROUP}/finalizer"
@@ -115,11 +134,18 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo.state = state
     wake = asyncio.Event()
     memo.wake = wake
-    app = http_app(state.book, state.metrics, state.health, runbook_source(state))
-    runners: list[web.AppRunner] = [await serve(app, config.http_address)]
     tasks = [
         asyncio.create_task(evaluate_forever(state, wake), name="budget-evaluation"),
     ]
+    receiver = None
+    if config.alertmanager_token_file:
+        notifications = receiver_queue()
+        receiver = AlertmanagerReceiver(
+            token=_token_reader(Path(config.alertmanager_token_file)), accept=_put(notifications)
+        )
+        tasks.append(asyncio.create_task(take_notifications(state, notifications), name="incidents"))
+    app = http_app(state.book, state.metrics, state.health, runbook_source(state), receiver)
+    runners: list[web.AppRunner] = [await serve(app, config.http_address)]
     if config.webhook_address:
         folder = Path(config.webhook_cert_dir) if config.webhook_cert_dir else self_signed_folder(default_hosts())
         if not config.webhook_cert_dir:

@@ -1,7 +1,7 @@
 """The operator's HTTP surfaces: health, metrics and the gate API; the admission webhook."""
 
 from sre_operator.http.metrics import Metrics
-from sre_operator.http.server import Health, http_app, serve, split_address
+from sre_operator.http.server import AlertmanagerReceiver, Health, http_app, serve, split_address
 from sre_operator.http.webhook import (
     ServingCertificate,
     default_hosts,
@@ -10,6 +10,7 @@ from sre_operator.http.webhook import (
 )
 
 __all__ = [
+    "AlertmanagerReceiver",
     "Health",
     "Metrics",
     "ServingCertificate",

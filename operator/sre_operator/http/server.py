@@ -1,4 +1,5 @@
-"""The operator's HTTP server on ``--http-address``: health, metrics, the gate API and the runbooks.
+"""The operator's HTTP server on ``--http-address``: health, metrics, the gate API, the runbooks and the
+Alertmanager receiver.
 
 Every answer comes from memory (the gate book and the metrics registry): no
 request waits on Prometheus or the API server. Bad requests get a 4xx with a
@@ -7,6 +8,7 @@ one-line JSON error; nothing a client sends produces a 500.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import time
@@ -20,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sre_operator.gates.book import GateBook
 from sre_operator.generate.html import markdown_to_html
 from sre_operator.http.metrics import Metrics
+from sre_operator.incidents import Notification, NotificationError, parse_notification
 
 logger = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -76,8 +79,28 @@ def _gate_key(request: web.Request) -> tuple[str, str] | web.Response:
     return namespace, name
 
 
+@dataclass(frozen=True)
+class AlertmanagerReceiver:
+    """``POST /v1/alertmanager``: ``token`` reads the bearer token Alertmanager must send (read again for
+    every request, so a rotated Secret takes effect); ``accept`` takes a parsed notification for background
+    work and says whether there was room for it."""
+
+    token: Callable[[], str]
+    accept: Callable[[Notification], bool]
+
+
+def _bearer_matches(request: web.Request, token: str) -> bool:
+    given = request.headers.get("Authorization", "")
+    scheme, _, credentials = given.partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip(), token)
+
+
 def http_app(
-    book: GateBook, metrics: Metrics, health: Health, runbook_source: RunbookSource = lambda *_: None
+    book: GateBook,
+    metrics: Metrics,
+    health: Health,
+    runbook_source: RunbookSource = lambda *_: None,
+    receiver: AlertmanagerReceiver | None = None,
 ) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         alive, message = health.alive()
@@ -124,7 +147,34 @@ def http_app(
         title = f"Runbook: {info['namespace']}/{info['plan']} SLO {info['slo']}"
         return web.Response(text=markdown_to_html(markdown, title), content_type="text/html", headers=RUNBOOK_HEADERS)
 
-    app = web.Application(middlewares=[json_errors], client_max_size=64 * 1024)
+    async def alertmanager(request: web.Request) -> web.Response:
+        if receiver is None:
+            return error(404, "the Alertmanager receiver is off: start the operator with --alertmanager-token-file")
+        try:
+            token = receiver.token()
+        except OSError as problem:
+            logger.error("cannot read the Alertmanager token file: %s", problem)
+            return error(503, "the receiver cannot read its token file; see the operator's log")
+        if not _bearer_matches(request, token):
+            return web.json_response(
+                {"error": "a bearer token is required (Authorization: Bearer ...)"},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="sre-operator"'},
+            )
+        try:
+            body = await request.json()
+        except ValueError as problem:
+            return error(400, f"body: not JSON ({problem})")
+        try:
+            notification = parse_notification(body)
+        except NotificationError as problem:
+            return error(400, str(problem))
+        if not receiver.accept(notification):
+            return error(503, "too many notifications waiting; Alertmanager will retry")
+        return web.json_response({"accepted": len(notification.alerts)})
+
+    app = web.Application(middlewares=[json_errors], client_max_size=1024 * 1024)
+    app.router.add_post("/v1/alertmanager", alertmanager)
     app.router.add_get("/runbooks/{namespace}/{plan}/{slo}", runbook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)

@@ -78,6 +78,7 @@ def parse_notification(data: Any) -> Notification:
         at = f"alerts[{index}]."
         if not isinstance(raw, dict):
             raise NotificationError(f"alerts[{index}]: must be an object")
+        fingerprint = _text(raw, "fingerprint", at)
         alert_status = _text(raw, "status", at)
         if alert_status not in ("firing", "resolved"):
             raise NotificationError(f"{at}status: {alert_status!r} is not firing or resolved")
@@ -86,7 +87,7 @@ def parse_notification(data: Any) -> Notification:
             raise NotificationError(f"{at}startsAt: must be an RFC 3339 time")
         alerts.append(
             Alert(
-                fingerprint=_text(raw, "fingerprint", at),
+                fingerprint=fingerprint,
                 status=alert_status,
                 labels=_labels(raw, "labels", at),
                 annotations=_labels(raw, "annotations", at),

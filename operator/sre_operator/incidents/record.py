@@ -35,9 +35,13 @@ def _rank(severity: str) -> int:
     return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
 
 
+def highest_severity(severities: Iterable[str]) -> str:
+    """The most urgent of alert severities (critical, then warning, then info); empty if there are none."""
+    return min(severities, key=_rank, default="")
+
+
 def _highest(alerts: Iterable[Mapping[str, Any]]) -> str:
-    firing = [a.get("severity", "") for a in alerts if a["status"] == "firing"]
-    return min(firing, key=_rank) if firing else ""
+    return highest_severity(a.get("severity", "") for a in alerts if a["status"] == "firing")
 
 
 def opens_new_incident(previous: Mapping[str, Any] | None, alerts: Iterable[Alert]) -> bool:

@@ -41,6 +41,7 @@ SECRET = Kind("v1", "Secret", "secrets")
 CHILD_KINDS = (PROMETHEUS_RULE, CONFIG_MAP, ALERTMANAGER_CONFIG, SECRET)
 PLAN = Kind("reliability.dev/v1alpha1", "ServiceReliabilityPlan", "servicereliabilityplans")
 GATE = Kind("reliability.dev/v1alpha1", "ReleaseGate", "releasegates")
+INCIDENT = Kind("reliability.dev/v1alpha1", "Incident", "incidents")
 REPLICA_SET = Kind("apps/v1", "ReplicaSet", "replicasets")
 CONTROLLER_REVISION = Kind("apps/v1", "ControllerRevision", "controllerrevisions")
 WORKLOADS = {
@@ -60,6 +61,9 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("reliability.dev", "errorbudgetpolicies/status"): ("patch",),
     ("reliability.dev", "releasegates"): ("list", "watch"),  # decided by the evaluation loop, not by kopf
     ("reliability.dev", "releasegates/status"): ("patch",),
+    # Pages become Incidents: looked up by plan and alert group, created, their status written.
+    ("reliability.dev", "incidents"): ("get", "list", "create"),
+    ("reliability.dev", "incidents/status"): ("patch",),
     # Server-side apply of an object that does not exist yet is authorised as "create".
     ("monitoring.coreos.com", "prometheusrules"): ("get", "list", "watch", "create", "patch", "update", "delete"),
     ("", "configmaps"): ("get", "list", "watch", "create", "patch", "update", "delete"),
@@ -221,6 +225,13 @@ class Cluster:
             "PUT", kind_of(obj).path(meta["namespace"], meta["name"]), query=[("fieldManager", FIELD_MANAGER)], body=obj
         )
         return self._remember(replaced)
+
+    def create(self, kind: Kind, namespace: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """POST a new object; 409 if one of that name exists."""
+        created: dict[str, Any] = self._call(
+            "POST", kind.path(namespace), query=[("fieldManager", FIELD_MANAGER)], body=obj
+        )
+        return created
 
     def resource_version(self, kind: Kind, label_selector: str) -> str:
         """The collection's current resourceVersion across namespaces, to watch from (one item is listed)."""

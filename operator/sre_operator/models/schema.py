@@ -15,9 +15,10 @@ from pydantic import BaseModel
 
 from sre_operator.models.base import API_GROUP, API_VERSION
 from sre_operator.models.gate import GateSpec
+from sre_operator.models.incident import IncidentSpec
 from sre_operator.models.plan import PlanSpec
 from sre_operator.models.policy import PolicySpec
-from sre_operator.models.status import GateStatus, PlanStatus, PolicyStatus
+from sre_operator.models.status import GateStatus, IncidentStatus, PlanStatus, PolicyStatus
 
 Schema = dict[str, Any]
 _DROPPED = ("title", "$defs")
@@ -136,6 +137,22 @@ KINDS: dict[str, dict[str, Any]] = {
             ("Allowed", "boolean", ".status.allowed", "Whether gated rollouts are admitted."),
             ("Budget", "number", ".status.budgetRemaining", "Remaining budget of the deciding SLO (1 is all)."),
             ("Reason", "string", ".status.reason", "Why."),
+            ("Age", "date", ".metadata.creationTimestamp", "Time since creation."),
+        ],
+    },
+    "Incident": {
+        "plural": "incidents",
+        "short": ["inc"],
+        "spec": IncidentSpec,
+        "status": IncidentStatus,
+        "description": "An alert group of a plan that paged, recorded by the operator from Alertmanager's "
+        "notifications: its alerts, timeline, budget spent and postmortem.",
+        "columns": [
+            ("Plan", "string", ".spec.planRef.name", "The plan whose alerts opened it."),
+            ("Severity", "string", ".spec.severity", "SEV level."),
+            ("State", "string", ".status.state", "Open or Resolved."),
+            ("Budget", "string", ".status.budgetSpent", "Largest share of an SLO's budget spent over the incident."),
+            ("Postmortem", "string", ".spec.postmortem.state", "Draft, InReview, Reviewed or Closed."),
             ("Age", "date", ".metadata.creationTimestamp", "Time since creation."),
         ],
     },

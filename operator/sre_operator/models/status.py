@@ -132,6 +132,6 @@ class IncidentStatus(StatusModel):
     budget_consumed: dict[str, float] = Field(
         default_factory=dict, description="Share of each SLO's error budget spent over the incident's span."
     )
+    budget_spent: str = Field(default="", description="The largest of budgetConsumed, as a percentage.")
     postmortem_required: bool = Field(default=False, description="Whether a postmortem is required.")
     postmortem_reason: str = Field(default="", description="Why a postmortem is required.")
-    notifications: int = Field(default=0, description="Notifications received for the group (repeats included).")

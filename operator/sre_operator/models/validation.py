@@ -17,15 +17,17 @@ from sre_operator.durations import seconds
 from sre_operator.errors import Problem
 from sre_operator.models.base import API_GROUP, API_VERSION
 from sre_operator.models.gate import ReleaseGate
+from sre_operator.models.incident import Incident
 from sre_operator.models.plan import ServiceReliabilityPlan
 from sre_operator.models.policy import ErrorBudgetPolicy
 from sre_operator.promql import check_expression, parse_selector
 
-Resource = ServiceReliabilityPlan | ErrorBudgetPolicy | ReleaseGate
+Resource = ServiceReliabilityPlan | ErrorBudgetPolicy | ReleaseGate | Incident
 MODELS: dict[str, type[Resource]] = {
     "ServiceReliabilityPlan": ServiceReliabilityPlan,
     "ErrorBudgetPolicy": ErrorBudgetPolicy,
     "ReleaseGate": ReleaseGate,
+    "Incident": Incident,
 }
 MIN_WINDOW, MAX_WINDOW = "7d", "90d"
 # Labels every recorded series and alert carries: an SLO's identity, which groupBy must not override.
@@ -185,7 +187,9 @@ def semantic_problems(model: Resource) -> list[Problem]:
         return _plan_problems(model)
     if isinstance(model, ErrorBudgetPolicy):
         return _policy_problems(model)
-    return _gate_problems(model)
+    if isinstance(model, ReleaseGate):
+        return _gate_problems(model)
+    return []
 
 
 def parse_document(document: Any, source: str = "") -> Parsed:

@@ -1,0 +1,195 @@
+"""Pages become Incidents: the receiver queues Alertmanager's notifications and this worker records them,
+one Incident per alert group of a plan, then measures the budget each SLO spent once an incident resolves.
+
+The receiver answers at once; everything here runs in the background, one notification at a time, so two
+notifications of one group never race."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from sre_operator.budgets import QueryFailed
+from sre_operator.generate import RenderOptions
+from sre_operator.generate.names import PLAN_LABEL
+from sre_operator.handlers.state import OperatorState
+from sre_operator.incidents import Alert, Notification, incident_name, opens_new_incident, record
+from sre_operator.incidents.assess import budget_query, commander, postmortem_requirement, sev_level
+from sre_operator.incidents.record import highest_severity
+from sre_operator.k8s.client import INCIDENT
+from sre_operator.models import API_GROUP, ServiceReliabilityPlan
+
+logger = logging.getLogger(__name__)
+GROUP_LABEL = f"{API_GROUP}/alert-group"
+QUEUE_SIZE = 1_000
+
+
+@dataclass
+class IncidentBook:
+    """The latest Incident of each (namespace, plan, alert group), as last written: repeats cost no request."""
+
+    latest: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+
+
+def group_label(group_key: str) -> str:
+    return hashlib.sha256(group_key.encode()).hexdigest()[:16]
+
+
+def _when(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def by_plan(state: OperatorState, alerts: Sequence[Alert]) -> dict[tuple[str, str], list[Alert]]:
+    """The notification's alerts by the plan that covers their namespace and service; others are dropped."""
+    found: dict[tuple[str, str], list[Alert]] = {}
+    for alert in alerts:
+        namespace, service = alert.labels.get("namespace", ""), alert.labels.get("service", "")
+        plans = state.registry.plans_of_service(namespace, service)
+        if not plans:
+            logger.info("alert %s (%s/%s) matches no plan", alert.labels.get("alertname"), namespace, service)
+            continue
+        found.setdefault((namespace, plans[0]), []).append(alert)
+    return found
+
+
+def _latest(state: OperatorState, book: IncidentBook, namespace: str, plan: str, group: str) -> dict[str, Any] | None:
+    key = (namespace, plan, group)
+    if key not in book.latest:
+        listed = state.cluster.list(INCIDENT, namespace, f"{PLAN_LABEL}={plan},{GROUP_LABEL}={group}")
+        if listed:
+            book.latest[key] = max(listed, key=lambda i: (i.get("status") or {}).get("startedAt", ""))
+    return book.latest.get(key)
+
+
+def _new_incident(
+    plan: ServiceReliabilityPlan, name: str, group: str, alerts: Sequence[Alert], status: dict[str, Any]
+) -> dict[str, Any]:
+    worst = highest_severity(a.labels.get("severity", "") for a in alerts)
+    summary = next((a.annotations.get("summary", "") for a in alerts if a.annotations.get("summary")), "")
+    return {
+        "apiVersion": INCIDENT.api_version,
+        "kind": "Incident",
+        "metadata": {
+            "name": name,
+            "namespace": plan.metadata.namespace,
+            "labels": {PLAN_LABEL: plan.metadata.name, GROUP_LABEL: group},
+            "annotations": {f"{API_GROUP}/group-key": status["groupKey"]},
+        },
+        "spec": {
+            "planRef": {"name": plan.metadata.name},
+            "severity": sev_level(plan, worst),
+            "commander": commander(plan),
+            "summary": summary[:1024],
+        },
+    }
+
+
+def record_alerts(
+    state: OperatorState, book: IncidentBook, namespace: str, plan_name: str, group_key: str, alerts: Sequence[Alert]
+) -> dict[str, Any] | None:
+    """Take one plan's alerts of one notification into its Incident; returns the Incident if it changed."""
+    known = state.registry.get("ServiceReliabilityPlan", namespace, plan_name)
+    if known is None or not isinstance(known.model, ServiceReliabilityPlan):
+        return None
+    plan = known.model
+    group = group_label(group_key)
+    latest = _latest(state, book, namespace, plan_name, group)
+    previous = (latest or {}).get("status") or None
+    if opens_new_incident(previous, alerts):
+        recorded = record(None, group_key, alerts)
+        name = incident_name(plan_name, recorded.status["startedAt"], recorded.status["slos"])
+        body = _new_incident(plan, name, group, alerts, recorded.status)
+        try:
+            incident = state.cluster.create(INCIDENT, namespace, body)
+        except ApiException as error:
+            if error.status != 409:  # 409: recorded before a restart; take it up where it was
+                raise
+            incident = state.cluster.get(INCIDENT, namespace, name) or body
+            recorded = record(incident.get("status") or None, group_key, alerts)
+        opened = True
+    else:
+        assert latest is not None
+        incident = latest
+        recorded = record(previous, group_key, alerts)
+        opened = False
+    key = (namespace, plan_name, group)
+    if not recorded.changed and not opened:
+        return None
+    incident = {**incident, "status": recorded.status}
+    state.cluster.patch(
+        INCIDENT, namespace, incident["metadata"]["name"], {"status": recorded.status}, subresource="status"
+    )
+    book.latest[key] = incident
+    reference = {
+        "apiVersion": INCIDENT.api_version,
+        "kind": "Incident",
+        "name": incident["metadata"]["name"],
+        "namespace": namespace,
+        "uid": incident["metadata"].get("uid", ""),
+    }
+    for event in recorded.new_events:
+        state.cluster.post_event(reference, "Warning" if "firing" in event else "Normal", "Timeline", event)
+    return incident
+
+
+async def measure_budget(state: OperatorState, book: IncidentBook, incident: dict[str, Any]) -> None:
+    """Once resolved: the budget each SLO spent over the incident's span, and whether a postmortem is due."""
+    status = incident.get("status") or {}
+    namespace, name = incident["metadata"]["namespace"], incident["metadata"]["name"]
+    plan_name = incident["spec"]["planRef"]["name"]
+    known = state.registry.get("ServiceReliabilityPlan", namespace, plan_name)
+    if known is None or not isinstance(known.model, ServiceReliabilityPlan) or state.prometheus is None:
+        return
+    plan = known.model
+    options = RenderOptions(runbook_base_url=state.config.runbook_base_url)
+    consumed: dict[str, float] = {}
+    for slo in status.get("slos", []):
+        query = budget_query(plan, slo, _when(status["startedAt"]), _when(status["resolvedAt"]), options)
+        if query is None:
+            continue
+        try:
+            result = await state.prometheus.query(query)
+        except QueryFailed as error:
+            logger.warning("budget spent by incident %s/%s unknown: %s", namespace, name, error)
+            return
+        if result:
+            consumed[slo] = round(float(result[0]["value"][1]), 6)
+    policy = state.registry.policy(namespace, plan.spec.release.policy_ref) if plan.spec.release else None
+    reason = postmortem_requirement(plan, policy, incident["spec"].get("severity", ""), consumed)
+    worst = max(consumed.values(), default=None)
+    patch = {
+        "budgetConsumed": consumed,
+        "budgetSpent": f"{worst:.1%}" if worst is not None else "",
+        "postmortemRequired": bool(reason),
+        "postmortemReason": reason,
+    }
+    await asyncio.to_thread(state.cluster.patch, INCIDENT, namespace, name, {"status": patch}, subresource="status")
+    incident["status"] = {**status, **patch}
+
+
+async def take_notifications(state: OperatorState, queue: asyncio.Queue[Notification]) -> None:
+    book = IncidentBook()
+    while True:
+        notification = await queue.get()
+        try:
+            for (namespace, plan_name), alerts in by_plan(state, notification.alerts).items():
+                incident = await asyncio.to_thread(
+                    record_alerts, state, book, namespace, plan_name, notification.group_key, alerts
+                )
+                if incident is not None and incident["status"]["state"] == "Resolved":
+                    await measure_budget(state, book, incident)
+        except Exception:  # one bad notification must not stop the worker
+            logger.exception("recording notification of group %s failed", notification.group_key)
+        finally:
+            queue.task_done()
+
+
+def receiver_queue() -> asyncio.Queue[Notification]:
+    return asyncio.Queue(maxsize=QUEUE_SIZE)

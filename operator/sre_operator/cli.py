@@ -198,6 +198,8 @@ RUN_SETTINGS: tuple[tuple[str, str], ...] = (
     ("--webhook-address", "HTTPS admission webhook; empty turns it off (default 0.0.0.0:9443)"),
     ("--webhook-cert-dir", "folder with tls.crt and tls.key, reloaded on change (default: a self-signed pair)"),
     ("--alertmanager-token-file", "bearer token Alertmanager must send to POST /v1/alertmanager"),
+    ("--alertmanager-receiver-url", "where Alertmanager reaches that receiver; the routing sends pages there too"),
+    ("--alertmanager-token-secret", "NAME:KEY of the Secret with that token, as the routing references it"),
 )
 
 

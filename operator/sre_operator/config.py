@@ -47,6 +47,10 @@ class OperatorConfig:
     """Folder with tls.crt and tls.key; empty makes a self-signed pair at start-up."""
     alertmanager_token_file: str = ""
     """Bearer token Alertmanager must send to the receiver; empty turns the receiver off."""
+    alertmanager_receiver_url: str = "http://sre-operator.sre-operator.svc:8080/v1/alertmanager"
+    """Where Alertmanager reaches the receiver: the generated routing sends pages there too."""
+    alertmanager_token_secret: str = "sre-operator-alertmanager:token"
+    """NAME:KEY of the Secret (in each plan's namespace, or mounted into Alertmanager) holding that token."""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> OperatorConfig:
@@ -91,4 +95,6 @@ class OperatorConfig:
             webhook_address=get("WEBHOOK_ADDRESS", cls.webhook_address),
             webhook_cert_dir=get("WEBHOOK_CERT_DIR", ""),
             alertmanager_token_file=get("ALERTMANAGER_TOKEN_FILE", ""),
+            alertmanager_receiver_url=get("ALERTMANAGER_RECEIVER_URL", cls.alertmanager_receiver_url),
+            alertmanager_token_secret=get("ALERTMANAGER_TOKEN_SECRET", cls.alertmanager_token_secret),
         )

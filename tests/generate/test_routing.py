@@ -164,3 +164,39 @@ def test_every_receiver_kind_passes_a_current_amtool(tmp_path: Path) -> None:
         assert checked.returncode == 0, checked.stdout + checked.stderr
         text = config.read_text()
         assert "secrets/" in text or "email_configs" in text
+
+
+def test_pages_also_reach_the_operator_to_become_incidents(amtool: str, tmp_path: Path) -> None:
+    from sre_operator.generate.options import IncidentReceiver
+    from sre_operator.models.base import SecretKeyRef
+
+    (plan,) = ROUTED
+    incidents = IncidentReceiver(
+        "http://sre-operator.sre-operator.svc:8080/v1/alertmanager", SecretKeyRef(name="am", key="t")
+    )
+    config = tmp_path / "alertmanager.yaml"
+    config.write_text(dump_yaml(standalone_config(plan, incidents)), encoding="utf-8")
+    (tmp_path / "am").mkdir()
+    checked = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    identity = {"namespace": plan.metadata.namespace, "service": plan.spec.service.name, "slo": "availability"}
+    name = plan.metadata.name
+    # A page goes to the operator and (continue) to the pager; a ticket only to the ticket receiver.
+    page = routes_to(amtool, config, alertname="SLOErrorBudgetFastBurn", severity="critical", **identity)
+    assert page == f"{name}-incidents,{name}-page"
+    ticket = routes_to(amtool, config, alertname="SLOErrorBudgetSlowBurn", severity="warning", **identity)
+    assert ticket == f"{name}-ticket"
+    raw = raw_routing(plan, incidents)
+    assert raw is not None
+    (webhook,) = next(r for r in raw["receivers"] if r["name"] == f"{name}-incidents")["webhook_configs"]
+    # The token is a file mounted from the Secret, never its value.
+    assert webhook["http_config"]["authorization"] == {
+        "type": "Bearer",
+        "credentials_file": "/etc/alertmanager/secrets/am/t",
+    }
+    operator_form = alertmanager_config(plan, incidents=incidents)
+    assert operator_form is not None
+    first = operator_form["spec"]["route"]["routes"][0]
+    assert first["receiver"] == f"{name}-incidents" and first["continue"] is True
+    (receiver,) = [r for r in operator_form["spec"]["receivers"] if r["name"] == f"{name}-incidents"]
+    assert receiver["webhookConfigs"][0]["httpConfig"]["authorization"]["credentials"] == {"name": "am", "key": "t"}

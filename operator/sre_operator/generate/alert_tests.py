@@ -25,7 +25,8 @@ from typing import Any
 from sre_operator.durations import seconds
 from sre_operator.generate import names
 from sre_operator.generate.examples import render_series, series_labels
-from sre_operator.generate.rules import DEFAULT_OPTIONS, RenderOptions, SloContext, slo_group
+from sre_operator.generate.options import DEFAULT_OPTIONS, RenderOptions
+from sre_operator.generate.rules import SloContext, slo_group
 from sre_operator.generate.tiers import BurnTier, tiers_of
 from sre_operator.models.plan import Indicator, RatioIndicator, ServiceReliabilityPlan, Slo
 from sre_operator.promql import parse_selector

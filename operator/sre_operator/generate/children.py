@@ -9,8 +9,9 @@ from typing import Any
 import yaml
 
 from sre_operator.generate.documents import config_map, operations_bundle, runbooks
+from sre_operator.generate.options import DEFAULT_OPTIONS, RenderOptions
 from sre_operator.generate.routing import alertmanager_config, routing_secret
-from sre_operator.generate.rules import DEFAULT_OPTIONS, RenderOptions, prometheus_rule
+from sre_operator.generate.rules import prometheus_rule
 from sre_operator.models.plan import ServiceReliabilityPlan
 
 RULES_FILE_LABEL = "reliability.dev/prometheus-rules"
@@ -47,10 +48,10 @@ def desired_children(
     if routing is not None:
         operator_form = "alertmanagerConfig" in routing.outputs and capabilities.alertmanager_config
         if operator_form:
-            children.append(_required(alertmanager_config(plan, today)))
+            children.append(_required(alertmanager_config(plan, today, options.incident_receiver)))
         # The raw configuration when asked for, and in place of an AlertmanagerConfig the cluster cannot take.
         if "alertmanagerSecret" in routing.outputs or not operator_form:
-            children.append(_required(routing_secret(plan)))
+            children.append(_required(routing_secret(plan, options.incident_receiver)))
     return children
 
 

@@ -9,8 +9,9 @@ from sre_operator.durations import seconds
 from sre_operator.generate import names
 from sre_operator.generate.incident import DECLARE_WHEN, pagerduty_json, roles, severities
 from sre_operator.generate.markdown import render
+from sre_operator.generate.options import DEFAULT_OPTIONS, RenderOptions
 from sre_operator.generate.routing import page_timing, receiver_summary
-from sre_operator.generate.rules import DEFAULT_OPTIONS, RenderOptions, SloContext, alert_rules, plan_labels
+from sre_operator.generate.rules import SloContext, alert_rules, plan_labels
 from sre_operator.generate.sli import CounterSli, build_sli
 from sre_operator.generate.tiers import TIERS, tiers_of
 from sre_operator.models.assumptions import plan_assumptions, residual_risks, slo_window

@@ -27,6 +27,7 @@ import yaml
 
 from sre_operator.durations import format_duration, seconds
 from sre_operator.generate import names
+from sre_operator.generate.options import IncidentReceiver
 from sre_operator.generate.rules import plan_labels
 from sre_operator.models.base import SecretKeyRef
 from sre_operator.models.plan import BusinessHours, Receiver, ServiceReliabilityPlan
@@ -180,7 +181,44 @@ def _operator_matcher(name: str, value: str) -> dict[str, str]:
     return {"name": name, "value": value, "matchType": "="}
 
 
-def alertmanager_config(plan: ServiceReliabilityPlan, today: datetime.date | None = None) -> dict[str, Any] | None:
+INCIDENTS = "incidents"
+
+
+def _incident_route(plan: ServiceReliabilityPlan, page_matcher: Any) -> dict[str, Any]:
+    """Pages go to the operator as well (``continue``), to become Incidents; the page route still follows."""
+    return {"receiver": receiver_name(plan, INCIDENTS), "matchers": [page_matcher], "continue": True}
+
+
+def operator_incident_receiver(plan: ServiceReliabilityPlan, incidents: IncidentReceiver) -> dict[str, Any]:
+    token = {"name": incidents.token.name, "key": incidents.token.key}
+    return {
+        "name": receiver_name(plan, INCIDENTS),
+        "webhookConfigs": [
+            {
+                "url": incidents.url,
+                "sendResolved": True,
+                "httpConfig": {"authorization": {"type": "Bearer", "credentials": token}},
+            }
+        ],
+    }
+
+
+def raw_incident_receiver(plan: ServiceReliabilityPlan, incidents: IncidentReceiver) -> dict[str, Any]:
+    return {
+        "name": receiver_name(plan, INCIDENTS),
+        "webhook_configs": [
+            {
+                "url": incidents.url,
+                "send_resolved": True,
+                "http_config": {"authorization": {"type": "Bearer", "credentials_file": secret_file(incidents.token)}},
+            }
+        ],
+    }
+
+
+def alertmanager_config(
+    plan: ServiceReliabilityPlan, today: datetime.date | None = None, incidents: IncidentReceiver | None = None
+) -> dict[str, Any] | None:
     """The AlertmanagerConfig (monitoring.coreos.com/v1alpha1), or None when the plan routes nothing."""
     routing = plan.spec.alerting.routing if plan.spec.alerting else None
     if routing is None:
@@ -219,6 +257,9 @@ def alertmanager_config(plan: ServiceReliabilityPlan, today: datetime.date | Non
             for source, target in _inhibitions(plan)
         ],
     }
+    if incidents is not None:
+        spec["route"]["routes"].insert(0, _incident_route(plan, _operator_matcher("severity", "critical")))
+        spec["receivers"].append(operator_incident_receiver(plan, incidents))
     if routing.business_hours is not None:
         ticket_route["activeTimeIntervals"] = [BUSINESS_HOURS]
         spec["muteTimeIntervals"] = [  # the CRD's name for every named time interval, active or mute
@@ -270,7 +311,7 @@ def matcher(name: str, value: str) -> str:
     return f'{name}="{escaped}"'
 
 
-def raw_routing(plan: ServiceReliabilityPlan) -> dict[str, Any] | None:
+def raw_routing(plan: ServiceReliabilityPlan, incidents: IncidentReceiver | None = None) -> dict[str, Any] | None:
     """The routing subtree, receivers, inhibition rules and time intervals a platform team merges."""
     routing = plan.spec.alerting.routing if plan.spec.alerting else None
     if routing is None:
@@ -287,7 +328,7 @@ def raw_routing(plan: ServiceReliabilityPlan) -> dict[str, Any] | None:
     }
     if routing.business_hours is not None:
         ticket_route["active_time_intervals"] = [f"{plan.metadata.name}-{BUSINESS_HOURS}"]
-    route = {
+    route: dict[str, Any] = {
         "receiver": nobody,
         "group_by": list(GROUP_BY),
         "matchers": [
@@ -321,6 +362,9 @@ def raw_routing(plan: ServiceReliabilityPlan) -> dict[str, Any] | None:
             for source, target in _inhibitions(plan)
         ],
     }
+    if incidents is not None:
+        route["routes"].insert(0, _incident_route(plan, matcher("severity", "critical")))
+        document["receivers"].append(raw_incident_receiver(plan, incidents))
     if routing.business_hours is not None:
         hours = routing.business_hours
         document["time_intervals"] = [
@@ -338,9 +382,9 @@ def raw_routing(plan: ServiceReliabilityPlan) -> dict[str, Any] | None:
     return document
 
 
-def standalone_config(plan: ServiceReliabilityPlan) -> dict[str, Any] | None:
+def standalone_config(plan: ServiceReliabilityPlan, incidents: IncidentReceiver | None = None) -> dict[str, Any] | None:
     """A complete Alertmanager configuration holding only this plan's routing (``amtool check-config`` accepts it)."""
-    subtree = raw_routing(plan)
+    subtree = raw_routing(plan, incidents)
     if subtree is None:
         return None
     nobody = receiver_name(plan, NULL_RECEIVER)
@@ -357,9 +401,9 @@ def standalone_config(plan: ServiceReliabilityPlan) -> dict[str, Any] | None:
     return config
 
 
-def routing_secret(plan: ServiceReliabilityPlan) -> dict[str, Any] | None:
+def routing_secret(plan: ServiceReliabilityPlan, incidents: IncidentReceiver | None = None) -> dict[str, Any] | None:
     """The raw configuration as a Secret (``routing.yaml`` to merge, ``alertmanager.yaml`` standalone)."""
-    subtree, standalone = raw_routing(plan), standalone_config(plan)
+    subtree, standalone = raw_routing(plan, incidents), standalone_config(plan, incidents)
     if subtree is None or standalone is None:
         return None
     files = {"routing.yaml": subtree, "alertmanager.yaml": standalone}

@@ -17,6 +17,7 @@ from typing import Any
 
 from sre_operator.durations import format_duration, seconds
 from sre_operator.generate import names
+from sre_operator.generate.options import DEFAULT_OPTIONS, RenderOptions
 from sre_operator.generate.sli import CounterSli, ExpressionSli, build_sli
 from sre_operator.generate.tiers import SHORTEST_WINDOW, BurnTier, alert_windows, tiers_of
 from sre_operator.models.assumptions import slo_window
@@ -24,17 +25,6 @@ from sre_operator.models.plan import ServiceReliabilityPlan, Slo
 from sre_operator.promql import escape_string
 
 Rule = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RenderOptions:
-    """Settings that come from the operator's configuration rather than from the plan."""
-
-    runbook_base_url: str = names.DEFAULT_RUNBOOK_BASE_URL
-    rule_interval: str = "1m"
-
-
-DEFAULT_OPTIONS = RenderOptions()
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,8 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from sre_operator.budgets import QueryFailed
-from sre_operator.generate import RenderOptions
 from sre_operator.generate.names import PLAN_LABEL
-from sre_operator.handlers.state import OperatorState
+from sre_operator.handlers.state import OperatorState, render_options
 from sre_operator.incidents import Alert, Notification, incident_name, opens_new_incident, record
 from sre_operator.incidents.assess import budget_query, commander, postmortem_requirement, sev_level
 from sre_operator.incidents.record import highest_severity
@@ -148,7 +147,7 @@ async def measure_budget(state: OperatorState, book: IncidentBook, incident: dic
     if known is None or not isinstance(known.model, ServiceReliabilityPlan) or state.prometheus is None:
         return
     plan = known.model
-    options = RenderOptions(runbook_base_url=state.config.runbook_base_url)
+    options = render_options(state.config)
     consumed: dict[str, float] = {}
     for slo in status.get("slos", []):
         query = budget_query(plan, slo, _when(status["startedAt"]), _when(status["resolvedAt"]), options)

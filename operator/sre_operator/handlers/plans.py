@@ -8,9 +8,8 @@ from typing import Any, cast
 import kopf
 from kubernetes.client.exceptions import ApiException
 
-from sre_operator.generate import RenderOptions
 from sre_operator.generate.children import Capabilities, desired_children
-from sre_operator.handlers.state import CONFIG, GROUP, VERSION, OperatorState, plain, state_of
+from sre_operator.handlers.state import CONFIG, GROUP, VERSION, OperatorState, plain, render_options, state_of
 from sre_operator.k8s import sync_children
 from sre_operator.k8s.client import is_retryable
 from sre_operator.models import ServiceReliabilityPlan, parse_document
@@ -31,7 +30,7 @@ def owned_children(
     state: OperatorState, plan: ServiceReliabilityPlan, owner: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """What ``plan`` generates for this cluster, each owned by the plan object ``owner``."""
-    options = RenderOptions(runbook_base_url=state.config.runbook_base_url)
+    options = render_options(state.config)
     capabilities = capabilities_of(state)
     children = desired_children(plan, capabilities, options)
     for child in children:

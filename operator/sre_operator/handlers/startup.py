@@ -16,13 +16,12 @@ from aiohttp import web
 
 from sre_operator.budgets import PrometheusClient, PrometheusSettings, parse_header
 from sre_operator.config import OperatorConfig
-from sre_operator.generate import RenderOptions
 from sre_operator.generate.documents import runbooks
 from sre_operator.generate.names import MANAGED_BY
 from sre_operator.handlers.children import child_changed
 from sre_operator.handlers.evaluation import admission_recorder, evaluate_forever, record_admissions
 from sre_operator.handlers.incidents import receiver_queue, take_notifications
-from sre_operator.handlers.state import CONFIG, GROUP, OperatorState, state_of
+from sre_operator.handlers.state import CONFIG, GROUP, OperatorState, render_options, state_of
 from sre_operator.http import (
     AlertmanagerReceiver,
     Health,
@@ -83,7 +82,7 @@ def runbook_source(state: OperatorState) -> Any:
         if key not in rendered:
             if len(rendered) > 1000:
                 rendered.clear()
-            rendered[key] = runbooks(plan, RenderOptions(runbook_base_url=state.config.runbook_base_url))
+            rendered[key] = runbooks(plan, render_options(state.config))
         return rendered[key][f"{slo}.md"]
 
     return source

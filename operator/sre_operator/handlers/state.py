@@ -11,9 +11,10 @@ from typing import Any
 from sre_operator.budgets import PrometheusClient, Snapshot
 from sre_operator.config import OperatorConfig
 from sre_operator.gates.book import GateBook
+from sre_operator.generate.options import IncidentReceiver, RenderOptions
 from sre_operator.http import Health, Metrics
 from sre_operator.k8s import Cluster
-from sre_operator.models.base import API_GROUP, API_VERSION
+from sre_operator.models.base import API_GROUP, API_VERSION, SecretKeyRef
 from sre_operator.registry import Registry
 
 CONFIG = OperatorConfig.from_environment()
@@ -41,3 +42,12 @@ def plain(body: Mapping[str, Any]) -> dict[str, Any]:
 def state_of(memo: Any) -> OperatorState:
     state: OperatorState = memo.state
     return state
+
+
+def render_options(config: OperatorConfig) -> RenderOptions:
+    """What the generators take from the operator's settings."""
+    receiver = None
+    if config.alertmanager_token_file:
+        name, _, key = config.alertmanager_token_secret.partition(":")
+        receiver = IncidentReceiver(config.alertmanager_receiver_url, SecretKeyRef(name=name, key=key or "token"))
+    return RenderOptions(runbook_base_url=config.runbook_base_url, incident_receiver=receiver)

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from sre_operator.durations import seconds
 from sre_operator.generate import names
 from sre_operator.generate.incident import severities
-from sre_operator.generate.rules import DEFAULT_OPTIONS, HOURLY, RenderOptions, SloContext
+from sre_operator.generate.options import DEFAULT_OPTIONS, RenderOptions
+from sre_operator.generate.rules import HOURLY, SloContext
 from sre_operator.generate.sli import ExpressionSli, build_sli
 from sre_operator.models.plan import ServiceReliabilityPlan
 from sre_operator.models.policy import ErrorBudgetPolicy

@@ -352,4 +352,12 @@ def install_crds(plane: ControlPlane, crds: Sequence[dict[str, Any]]) -> None:
     if result.returncode != 0:
         raise RuntimeError(f"installing CRDs failed: {result.stderr}")
     names = [f"crd/{crd['metadata']['name']}" for crd in crds]
-    plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names, check=True)
+    # kubectl wait fails outright on a CRD whose status has no conditions yet (a busy API server): ask again.
+    deadline = time.monotonic() + 60
+    while True:
+        waited = plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names)
+        if waited.returncode == 0:
+            return
+        if "accessor error" not in waited.stderr or time.monotonic() > deadline:
+            raise AssertionError(f"CRDs not established: {waited.stderr}")
+        time.sleep(0.5)

@@ -80,10 +80,10 @@ def budget_query(
         )
     errors = ctx.series(names.SLI_RATE, **{names.LABEL_SLI: names.SLI_ERRORS})
     hourly = ctx.series(names.SLI_RATE, **{names.LABEL_SLI: names.SLI_REQUESTS + names.SLI_HOURLY_SUFFIX})
-    # 5-minute rates sampled every rule interval, against hourly means: each scaled to rate x seconds.
-    interval = seconds(options.rule_interval)
+    # Errors in the span (mean rate x seconds) over requests in the window (hourly means x an hour each):
+    # neither depends on how often the rules were evaluated.
     return (
-        f"sum by ({identity}) (sum_over_time({errors}[{span}s] {at})) * {interval:g}"
+        f"sum by ({identity}) (avg_over_time({errors}[{span}s] {at})) * {span}"
         f" / on({identity}) (sum by ({identity}) (sum_over_time({hourly}[{ctx.window}] {at})) * {seconds(HOURLY):g})"
         f" / {ctx.budget:.10g}"
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from sre_operator.errors import Problem
 from sre_operator.models import ErrorBudgetPolicy, ReleaseGate, ServiceReliabilityPlan, parse_document
+from sre_operator.models.incident import Incident
 from sre_operator.models.validation import Resource
 
 Key = tuple[str, str]
@@ -48,6 +49,7 @@ class Registry:
             "ServiceReliabilityPlan": {},
             "ErrorBudgetPolicy": {},
             "ReleaseGate": {},
+            "Incident": {},
         }
         # (namespace, service) -> names of the valid plans covering it: a reconcile asks without scanning all plans.
         self._services: dict[tuple[str, str], set[str]] = {}
@@ -105,6 +107,26 @@ class Registry:
     def plan(self, namespace: str, name: str) -> ServiceReliabilityPlan | None:
         known = self.get("ServiceReliabilityPlan", namespace, name)
         return known.model if known and isinstance(known.model, ServiceReliabilityPlan) else None
+
+    def reviewed_postmortems(self, namespace: str, plan: str) -> dict[str, str]:
+        """SLO -> link of the latest postmortem of the plan's incidents that is Reviewed (or Closed) with a link."""
+        found: dict[str, tuple[str, str]] = {}
+        for known in list(self.objects["Incident"].values()):
+            incident = known.model
+            if known.namespace != namespace or not isinstance(incident, Incident):
+                continue
+            postmortem = incident.spec.postmortem
+            if (
+                incident.spec.plan_ref.name != plan
+                or postmortem.state not in ("Reviewed", "Closed")
+                or not postmortem.url
+            ):
+                continue
+            started = str(known.status.get("startedAt", ""))
+            for slo in known.status.get("slos") or []:
+                if slo not in found or found[slo][0] < started:
+                    found[str(slo)] = (started, postmortem.url)
+        return {slo: url for slo, (_, url) in found.items()}
 
     def policy(self, namespace: str, name: str) -> ErrorBudgetPolicy | None:
         known = self.get("ErrorBudgetPolicy", namespace, name)

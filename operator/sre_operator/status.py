@@ -170,9 +170,8 @@ LAST_DECISIONS_KEPT = 10
 def memory_from_status(status: dict[str, Any]) -> Memory:
     """What a gate decided last, from its stored status: a restarted operator carries on from it."""
     recovering = status.get("recoveringSince") or ""
-    frozen_by: FrozenBy = (
-        "budget" if status.get("frozenBy") == "budget" else ("unknown" if status.get("frozenBy") == "unknown" else "")
-    )
+    saved = status.get("frozenBy")
+    frozen_by: FrozenBy = saved if saved in ("budget", "unknown", "actions") else ""
     return Memory(
         status.get("state") or "Evaluating",
         bool(status.get("allowed", True)),

@@ -108,3 +108,15 @@ def test_a_resolved_incident_says_what_budget_it_spent(
     assert consumed == pytest.approx(by_hand, rel=0.01)
     assert incident["status"]["postmortemRequired"] is True
     assert f"policy outage rule: {OUTAGE_PERCENT:g}%" in incident["status"]["postmortemReason"]
+    draft_name = incident["status"]["postmortemDraft"]
+    draft = json.loads(control_plane.kubectl("-n", NAMESPACE, "get", "configmap", draft_name, "-o", "json").stdout)
+    text = draft["data"]["postmortem.md"]
+    assert f"| Budget spent, SLO availability | {consumed:.2%} of the 30d budget |" in text
+    assert "| Duration | 2 h 0 min" in text
+    assert "at least one P0 action_ | | P0 |" in text
+    events = json.loads(
+        control_plane.kubectl(
+            "-n", NAMESPACE, "get", "events", "--field-selector", "reason=PostmortemRequired", "-o", "json"
+        ).stdout
+    )["items"]
+    assert any(draft_name in e["message"] for e in events)

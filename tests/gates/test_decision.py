@@ -194,3 +194,19 @@ def test_rules_fire_per_slo_in_order_with_every_action() -> None:
         ("a", "freeze", ("freezeReleases", "requirePostmortem")),
         ("a", "fast-burn", ("freezeReleases",)),
     ]
+
+
+def test_overdue_p0_actions_hold_the_gate_only_when_the_policy_says_so() -> None:
+    rules = [{"name": "freeze", "when": {"budgetRemainingBelow": 0}, "actions": ["freezeReleases"]}]
+    healthy = [SloBudget("availability", "30d", 0.6, {"1h": 0.5})]
+    now = datetime.datetime(2026, 12, 20, tzinfo=datetime.UTC)
+    lenient = PolicySpec.model_validate({"rules": rules})
+    strict = PolicySpec.model_validate({"rules": rules, "correctiveActions": {"freezeWhileP0Overdue": True}})
+    assert decide(lenient, healthy, Memory(), now, overdue_p0=("CA-1",)).state == "Open"
+    held = decide(strict, healthy, Memory(), now, overdue_p0=("CA-1",))
+    assert (held.state, held.allowed, held.frozen_by) == ("Frozen", False, "actions")
+    assert held.reason.startswith(
+        "Frozen: P0 corrective action CA-1 overdue (policy correctiveActions.freezeWhileP0Overdue)"
+    )
+    # Done or rescheduled: open again at once, no hysteresis (that is for budgets).
+    assert decide(strict, healthy, Memory("Frozen", False, held.reason, frozen_by="actions"), now).state == "Open"

@@ -4,6 +4,7 @@ Incident objects on the real API server, one per alert group; repeats change not
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ def receiver(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFacto
     plan["metadata"]["namespace"] = NAMESPACE
     assert control_plane.apply([plan]).returncode == 0
     with operator_in_process(
-        control_plane.user_kubeconfig(OPERATOR_USER), ALERTMANAGER_TOKEN_FILE=str(token)
+        control_plane.user_kubeconfig(OPERATOR_USER), ALERTMANAGER_TOKEN_FILE=str(token), EVALUATION_INTERVAL="1"
     ) as running:
         # Pages are matched to plans the operator has seen; a page for a plan it does not know is dropped.
         wait_for(lambda: "True" in plan_ready(control_plane), what="the plan Ready")
@@ -207,3 +208,44 @@ def test_the_receiver_is_off_without_a_token_file(tmp_path: Path) -> None:
         assert "--alertmanager-token-file" in (await answer.json())["error"]
 
     call(http_app(GateBook(), Metrics(), Health()), check)
+
+
+def test_an_overdue_corrective_action_shows_in_status_and_metric_with_one_event(
+    receiver: RunningOperator, control_plane: ControlPlane
+) -> None:
+    plan = yaml.safe_load((ROOT / "references" / "examples" / "checkout.yaml").read_text(encoding="utf-8"))
+    plan["metadata"] = {"name": "actions", "namespace": NAMESPACE}
+    plan["spec"]["service"]["name"] = "actions"
+    plan["spec"]["postmortem"]["correctiveActions"] = [
+        {"id": "CA-7", "title": "Add a circuit breaker", "owner": "alice", "priority": "P0", "due": "2026-01-15"},
+        {"id": "CA-8", "title": "Load test", "owner": "bob", "priority": "P1", "due": "2099-01-01"},
+    ]
+    assert control_plane.apply([plan]).returncode == 0
+
+    def counted() -> dict[str, Any] | None:
+        result = control_plane.kubectl("-n", NAMESPACE, "get", "srp", "actions", "-o", "json")
+        status = json.loads(result.stdout).get("status") or {} if result.returncode == 0 else {}
+        return status.get("correctiveActions")
+
+    actions = wait_for(counted, what="corrective actions in the plan's status")
+    assert isinstance(actions, dict)
+    assert actions["open"] == {"P0": 1, "P1": 1}
+    assert actions["overdue"] == {"P0": 1} and actions["overdueP0"] == ["CA-7"]
+    _, metrics = receiver.get("/metrics")
+    assert (
+        'sre_operator_corrective_actions{namespace="paged",plan="actions",priority="P0",state="overdue"} 1.0' in metrics
+    )
+    assert (
+        'sre_operator_corrective_actions{namespace="paged",plan="actions",priority="P1",state="overdue"} 0.0' in metrics
+    )
+    time.sleep(3)  # more evaluation cycles: still one Event
+
+    def overdue_events() -> list[dict[str, Any]]:
+        listed = control_plane.kubectl(
+            "-n", NAMESPACE, "get", "events", "--field-selector", "reason=CorrectiveActionOverdue", "-o", "json"
+        ).stdout
+        return [e for e in json.loads(listed)["items"] if e["involvedObject"]["name"] == "actions"]
+
+    events = overdue_events()
+    assert len(events) == 1, [e["message"] for e in events]
+    assert events[0]["message"].startswith("CA-7 (P0, alice) is overdue: due 2026-01-15")

@@ -50,7 +50,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   verbs: [patch]
 - apiGroups: [reliability.dev]
   resources: [incidents]
-  verbs: [get, list, create]
+  verbs: [get, list, watch, create]
 - apiGroups: [monitoring.coreos.com]
   resources: [prometheusrules, alertmanagerconfigs]
   verbs: [get, list, watch, create, patch, update, delete]

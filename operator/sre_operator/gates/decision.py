@@ -25,7 +25,7 @@ from sre_operator.models.gate import Override
 from sre_operator.models.policy import PolicySpec, Unfreeze
 
 State = Literal["Open", "Frozen", "Evaluating", "Invalid"]
-FrozenBy = Literal["budget", "unknown", ""]
+FrozenBy = Literal["budget", "unknown", "actions", ""]
 
 
 @dataclass(frozen=True)
@@ -164,9 +164,22 @@ def decide(
     *,
     overrides: Sequence[Override] = (),
     dry_run: bool = False,
+    overdue_p0: Sequence[str] = (),
 ) -> Decision:
-    """The gate's decision now. ``budgets`` is None until the first evaluation after a start."""
+    """The gate's decision now. ``budgets`` is None until the first evaluation after a start; ``overdue_p0``
+    names the plan's P0 corrective actions past their due date."""
     decision = _from_budgets(policy, budgets, previous, now)
+    holding = policy.corrective_actions is not None and policy.corrective_actions.freeze_while_p0_overdue
+    if holding and overdue_p0 and decision.state != "Frozen":
+        many = "s" if len(overdue_p0) > 1 else ""
+        decision = _replace(
+            decision,
+            state="Frozen",
+            allowed=False,
+            frozen_by="actions",
+            reason=f"Frozen: P0 corrective action{many} {', '.join(overdue_p0)} overdue (policy "
+            "correctiveActions.freezeWhileP0Overdue); reopens once done or rescheduled",
+        )
     active = [o for o in overrides if o.expires > now]
     expired = tuple(o for o in overrides if o.expires <= now)
     if active:

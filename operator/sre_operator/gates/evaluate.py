@@ -15,6 +15,7 @@ from sre_operator.budgets.readings import Snapshot, slo_budget
 from sre_operator.errors import Problem
 from sre_operator.gates.decision import Decision, Memory, decide, invalid
 from sre_operator.gates.policy import SloBudget
+from sre_operator.incidents.actions import report
 from sre_operator.models.assumptions import slo_window
 from sre_operator.models.gate import ReleaseGate
 from sre_operator.models.plan import ServiceReliabilityPlan
@@ -70,6 +71,7 @@ def gate_decision(
     *,
     plan_problems: Sequence[Problem] = (),
     policy_problems: Sequence[Problem] = (),
+    today: datetime.date | None = None,
 ) -> Decision:
     namespace = gate.metadata.namespace
     if plan is None:
@@ -99,4 +101,10 @@ def gate_decision(
         now,
         overrides=gate.spec.overrides,
         dry_run=gate.spec.mode == "dryRun",
+        overdue_p0=overdue_p0_actions(plan, today or now.date()),
     )
+
+
+def overdue_p0_actions(plan: ServiceReliabilityPlan, today: datetime.date) -> tuple[str, ...]:
+    actions = plan.spec.postmortem.corrective_actions if plan.spec.postmortem else []
+    return report(actions, today, {}).overdue_p0

@@ -27,11 +27,13 @@ from sre_operator.gates import Firing, GateView, Record, SloBudget, firings, rfc
 from sre_operator.gates.book import GateAnswer
 from sre_operator.gates.evaluate import BudgetSource, gate_decision, plan_budgets, policy_name
 from sre_operator.handlers.state import OperatorState
+from sre_operator.incidents.actions import PRIORITIES, report
 from sre_operator.k8s.client import GATE, PLAN
 from sre_operator.k8s.workloads import pause_targets, resume_targets
 from sre_operator.models import ReleaseGate, ServiceReliabilityPlan
 from sre_operator.registry import Known
 from sre_operator.status import (
+    POSTMORTEM_ANNOTATION,
     changed_fields,
     gate_status,
     invalid_status,
@@ -107,9 +109,32 @@ def _plan_cycle(
                     f"rule {firing.rule} ({', '.join(firing.actions)}): {firing.because}",
                 )
             )
-    delta = plan_budget_status(known.status, plan, budgets, fired, known.annotations, now)
+    # A required postmortem is met by the plan's annotation, or by a Reviewed incident postmortem with a link.
+    reviewed = state.registry.reviewed_postmortems(known.namespace, known.name)
+    links = {**{POSTMORTEM_ANNOTATION + slo: url for slo, url in reviewed.items()}, **known.annotations}
+    delta = plan_budget_status(known.status, plan, budgets, fired, links, now)
+    delta.update(_corrective_actions(state, known, plan, datetime.date.fromisoformat(now[:10]), writes))
     if delta:
         writes.statuses.append((known, delta))
+
+
+def _corrective_actions(
+    state: OperatorState, known: Known, plan: ServiceReliabilityPlan, today: datetime.date, writes: Writes
+) -> dict[str, Any]:
+    """Open and overdue corrective actions into the metric, an Event for each one newly overdue (and weekly
+    while it stays so), and the status delta."""
+    actions = plan.spec.postmortem.corrective_actions if plan.spec.postmortem else []
+    previous = known.status.get("correctiveActions") or {}
+    found = report(actions, today, previous.get("announced") or {})
+    for priority in PRIORITIES:
+        for kind, counts in (("open", found.open), ("overdue", found.overdue)):
+            state.metrics.corrective_actions.labels(known.namespace, known.name, priority, kind).set(
+                counts.get(priority, 0)
+            )
+    for _, message in found.announce:
+        writes.events.append((known.reference, "Warning", "CorrectiveActionOverdue", message))
+    wanted = found.status() if actions or previous else {}
+    return {"correctiveActions": wanted} if wanted != previous else {}
 
 
 def _gate_cycle(

@@ -18,6 +18,7 @@ from kubernetes.client.exceptions import ApiException
 
 from sre_operator.budgets import QueryFailed
 from sre_operator.generate.names import PLAN_LABEL
+from sre_operator.generate.postmortem import postmortem_config_map
 from sre_operator.handlers.state import OperatorState, render_options
 from sre_operator.incidents import Alert, Notification, incident_name, opens_new_incident, record
 from sre_operator.incidents.assess import budget_query, commander, postmortem_requirement, sev_level
@@ -39,6 +40,18 @@ class IncidentBook:
 
 def group_label(group_key: str) -> str:
     return hashlib.sha256(group_key.encode()).hexdigest()[:16]
+
+
+def _reference(incident: dict[str, Any]) -> dict[str, str]:
+    """The Incident as an Event's involvedObject."""
+    metadata = incident["metadata"]
+    return {
+        "apiVersion": INCIDENT.api_version,
+        "kind": "Incident",
+        "name": metadata["name"],
+        "namespace": metadata["namespace"],
+        "uid": metadata.get("uid", ""),
+    }
 
 
 def _when(text: str) -> datetime.datetime:
@@ -91,7 +104,13 @@ def _new_incident(
 
 
 def record_alerts(
-    state: OperatorState, book: IncidentBook, namespace: str, plan_name: str, group_key: str, alerts: Sequence[Alert]
+    state: OperatorState,
+    book: IncidentBook,
+    namespace: str,
+    plan_name: str,
+    group_key: str,
+    alerts: Sequence[Alert],
+    received_at: datetime.datetime | None = None,
 ) -> dict[str, Any] | None:
     """Take one plan's alerts of one notification into its Incident; returns the Incident if it changed."""
     known = state.registry.get("ServiceReliabilityPlan", namespace, plan_name)
@@ -102,7 +121,7 @@ def record_alerts(
     latest = _latest(state, book, namespace, plan_name, group)
     previous = (latest or {}).get("status") or None
     if opens_new_incident(previous, alerts):
-        recorded = record(None, group_key, alerts)
+        recorded = record(None, group_key, alerts, received_at)
         name = incident_name(plan_name, recorded.status["startedAt"], recorded.status["slos"])
         body = _new_incident(plan, name, group, alerts, recorded.status)
         try:
@@ -126,15 +145,8 @@ def record_alerts(
         INCIDENT, namespace, incident["metadata"]["name"], {"status": recorded.status}, subresource="status"
     )
     book.latest[key] = incident
-    reference = {
-        "apiVersion": INCIDENT.api_version,
-        "kind": "Incident",
-        "name": incident["metadata"]["name"],
-        "namespace": namespace,
-        "uid": incident["metadata"].get("uid", ""),
-    }
     for event in recorded.new_events:
-        state.cluster.post_event(reference, "Warning" if "firing" in event else "Normal", "Timeline", event)
+        state.cluster.post_event(_reference(incident), "Warning" if "firing" in event else "Normal", "Timeline", event)
     return incident
 
 
@@ -144,20 +156,22 @@ async def measure_budget(state: OperatorState, book: IncidentBook, incident: dic
     namespace, name = incident["metadata"]["namespace"], incident["metadata"]["name"]
     plan_name = incident["spec"]["planRef"]["name"]
     known = state.registry.get("ServiceReliabilityPlan", namespace, plan_name)
-    if known is None or not isinstance(known.model, ServiceReliabilityPlan) or state.prometheus is None:
+    if known is None or not isinstance(known.model, ServiceReliabilityPlan):
         return
     plan = known.model
     options = render_options(state.config)
     consumed: dict[str, float] = {}
-    for slo in status.get("slos", []):
+    prometheus = state.prometheus
+    for slo in status.get("slos", []) if prometheus is not None else []:
         query = budget_query(plan, slo, _when(status["startedAt"]), _when(status["resolvedAt"]), options)
-        if query is None:
+        if query is None or prometheus is None:
             continue
         try:
-            result = await state.prometheus.query(query)
-        except QueryFailed as error:
+            result = await prometheus.query(query)
+        except QueryFailed as error:  # the severity triggers still apply
             logger.warning("budget spent by incident %s/%s unknown: %s", namespace, name, error)
-            return
+            consumed.clear()
+            break
         if result:
             consumed[slo] = round(float(result[0]["value"][1]), 6)
     policy = state.registry.policy(namespace, plan.spec.release.policy_ref) if plan.spec.release else None
@@ -169,18 +183,29 @@ async def measure_budget(state: OperatorState, book: IncidentBook, incident: dic
         "postmortemRequired": bool(reason),
         "postmortemReason": reason,
     }
-    await asyncio.to_thread(state.cluster.patch, INCIDENT, namespace, name, {"status": patch}, subresource="status")
     incident["status"] = {**status, **patch}
+    if reason:
+        draft = postmortem_config_map(plan, incident)
+        await asyncio.to_thread(state.cluster.apply, draft)
+        patch["postmortemDraft"] = draft["metadata"]["name"]
+        incident["status"]["postmortemDraft"] = draft["metadata"]["name"]
+    await asyncio.to_thread(state.cluster.patch, INCIDENT, namespace, name, {"status": patch}, subresource="status")
+    if reason:
+        message = f"Postmortem required ({reason}); draft in ConfigMap {patch['postmortemDraft']}"
+        await asyncio.to_thread(
+            state.cluster.post_event, _reference(incident), "Warning", "PostmortemRequired", message
+        )
 
 
 async def take_notifications(state: OperatorState, queue: asyncio.Queue[Notification]) -> None:
     book = IncidentBook()
     while True:
         notification = await queue.get()
+        received_at = datetime.datetime.now(datetime.UTC)
         try:
             for (namespace, plan_name), alerts in by_plan(state, notification.alerts).items():
                 incident = await asyncio.to_thread(
-                    record_alerts, state, book, namespace, plan_name, notification.group_key, alerts
+                    record_alerts, state, book, namespace, plan_name, notification.group_key, alerts, received_at
                 )
                 if incident is not None and incident["status"]["state"] == "Resolved":
                     await measure_budget(state, book, incident)

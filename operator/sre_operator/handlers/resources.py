@@ -15,6 +15,7 @@ from sre_operator.status import changed_fields, invalid_status, now_rfc3339, pro
 @kopf.on.event(GROUP, VERSION, "servicereliabilityplans")
 @kopf.on.event(GROUP, VERSION, "errorbudgetpolicies")
 @kopf.on.event(GROUP, VERSION, "releasegates")
+@kopf.on.event(GROUP, VERSION, "incidents")
 async def observed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     if not hasattr(memo, "state"):
         return

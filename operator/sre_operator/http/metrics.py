@@ -62,6 +62,12 @@ class Metrics:
             [*slo, "rule", "action"],
             registry=r,
         )
+        self.corrective_actions = Gauge(
+            "sre_operator_corrective_actions",
+            "Corrective actions of a plan not done yet, by priority; state is open (all of them) or overdue.",
+            ["namespace", "plan", "priority", "state"],
+            registry=r,
+        )
 
     def set_gate(self, namespace: str, name: str, state: str, allowed: bool) -> None:
         for candidate in GATE_STATES:

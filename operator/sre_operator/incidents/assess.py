@@ -13,9 +13,11 @@ from sre_operator.generate.incident import severities
 from sre_operator.generate.options import DEFAULT_OPTIONS, RenderOptions
 from sre_operator.generate.rules import HOURLY, SloContext
 from sre_operator.generate.sli import ExpressionSli, build_sli
-from sre_operator.models.plan import ServiceReliabilityPlan
+from sre_operator.models.plan import PostmortemTriggers, ServiceReliabilityPlan
 from sre_operator.models.policy import ErrorBudgetPolicy
 
+# What status.assumptions promises for a plan without triggers.
+DEFAULT_TRIGGERS = PostmortemTriggers(budget_consumed_percent=20, severities=["SEV1", "SEV2"])
 # A page is the default model's SEV2 ("the budget burns fast"), a ticket its SEV3.
 SEV_OF_ALERT = {"critical": "SEV2", "warning": "SEV3"}
 
@@ -41,11 +43,11 @@ def postmortem_requirement(
 ) -> str:
     """Why the incident needs a postmortem, in one line; empty when it does not."""
     reasons = []
-    triggers = plan.spec.postmortem.triggers if plan.spec.postmortem else None
+    triggers = (plan.spec.postmortem.triggers if plan.spec.postmortem else None) or DEFAULT_TRIGGERS
     worst_slo, worst = max(budget_consumed.items(), key=lambda item: item[1], default=("", 0.0))
-    if triggers and severity and severity in triggers.severities:
+    if severity and severity in triggers.severities:
         reasons.append(f"severity {severity} always needs one (plan)")
-    if triggers and triggers.budget_consumed_percent is not None and worst * 100 >= triggers.budget_consumed_percent:
+    if triggers.budget_consumed_percent is not None and worst * 100 >= triggers.budget_consumed_percent:
         reasons.append(f"spent {worst:.0%} of the {worst_slo} budget (plan: {triggers.budget_consumed_percent:g}%)")
     outage = policy.spec.outage if policy else None
     if outage and worst * 100 >= outage.single_incident_budget_percent:

@@ -61,8 +61,14 @@ def opens_new_incident(previous: Mapping[str, Any] | None, alerts: Iterable[Aler
     return False
 
 
-def record(previous: Mapping[str, Any] | None, group_key: str, alerts: Iterable[Alert]) -> Recorded:
-    """The incident status after ``alerts`` (one plan's alerts of one notification) are taken in."""
+def record(
+    previous: Mapping[str, Any] | None,
+    group_key: str,
+    alerts: Iterable[Alert],
+    received_at: datetime.datetime | None = None,
+) -> Recorded:
+    """The incident status after ``alerts`` (one plan's alerts of one notification) are taken in;
+    ``received_at`` (the notification's arrival) is kept from the first one, as when the page came."""
     status: dict[str, Any] = {
         "state": "Open",
         "groupKey": group_key,
@@ -73,6 +79,8 @@ def record(previous: Mapping[str, Any] | None, group_key: str, alerts: Iterable[
         "resolvedAt": "",
         **{k: v for k, v in (previous or {}).items()},
     }
+    if previous is None and received_at is not None:
+        status["notifiedAt"] = rfc3339(received_at)
     by_fingerprint = {a["fingerprint"]: dict(a) for a in status["alerts"]}
     timeline = [dict(entry) for entry in status["timeline"]]
     before_severity = _highest(by_fingerprint.values())

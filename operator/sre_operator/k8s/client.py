@@ -62,7 +62,7 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("reliability.dev", "releasegates"): ("list", "watch"),  # decided by the evaluation loop, not by kopf
     ("reliability.dev", "releasegates/status"): ("patch",),
     # Pages become Incidents: looked up by plan and alert group, created, their status written.
-    ("reliability.dev", "incidents"): ("get", "list", "create"),
+    ("reliability.dev", "incidents"): ("get", "list", "watch", "create"),
     ("reliability.dev", "incidents/status"): ("patch",),
     # Server-side apply of an object that does not exist yet is authorised as "create".
     ("monitoring.coreos.com", "prometheusrules"): ("get", "list", "watch", "create", "patch", "update", "delete"),

@@ -77,6 +77,14 @@ class Outage(ApiModel):
     )
 
 
+class CorrectiveActionsRule(ApiModel):
+    freeze_while_p0_overdue: bool = Field(
+        default=False,
+        description="Hold gates Frozen while a P0 corrective action of the plan (spec.postmortem.correctiveActions) "
+        "is past its due date.",
+    )
+
+
 class Escalation(ApiModel):
     owner: str = Field(min_length=1, max_length=253, description="Who decides when the policy's parties disagree.")
 
@@ -89,6 +97,9 @@ class PolicySpec(ApiModel):
         default="allow", description="allow or block releases when budgets cannot be read."
     )
     outage: Outage | None = Field(default=None, description="Single-incident rule.")
+    corrective_actions: CorrectiveActionsRule | None = Field(
+        default=None, description="What overdue corrective actions do to releases."
+    )
     escalation: Escalation | None = Field(default=None, description="Escalation of disputes.")
     approvers: list[str] = Field(default_factory=list, max_length=20, description="Who approved the policy.")
     review_by: datetime.date | None = Field(default=None, description="Date by which the policy is reviewed again.")

@@ -44,6 +44,15 @@ class RequiredPostmortem(StatusModel):
     )
 
 
+class CorrectiveActionsStatus(StatusModel):
+    open: dict[str, int] = Field(default_factory=dict, description="Actions not done yet, per priority.")
+    overdue: dict[str, int] = Field(default_factory=dict, description="Actions past their due date, per priority.")
+    overdue_p0: list[str] = Field(default_factory=list, description="Ids of P0 actions past their due date.")
+    announced: dict[str, str] = Field(
+        default_factory=dict, description="Overdue action id -> date its last reminder Event was posted."
+    )
+
+
 class PlanStatus(StatusModel):
     observed_generation: int = Field(default=0, description="metadata.generation the status describes.")
     conditions: list[Condition] = Field(default_factory=list, description="Valid, Ready and Complete.")
@@ -58,6 +67,9 @@ class PlanStatus(StatusModel):
         default_factory=list, description="Postmortems the policy requires, kept until one is linked."
     )
     lowest_budget_remaining: str = Field(default="", description="Lowest remaining budget of any SLO, as a percentage.")
+    corrective_actions: CorrectiveActionsStatus | None = Field(
+        default=None, description="Corrective actions not done yet, by priority, and the overdue ones."
+    )
 
 
 class PolicyStatus(StatusModel):
@@ -128,6 +140,7 @@ class IncidentStatus(StatusModel):
     alerts: list[IncidentAlert] = Field(default_factory=list, description="Every alert of the group, by fingerprint.")
     timeline: list[TimelineEntry] = Field(default_factory=list, description="What happened, oldest first.")
     started_at: str = Field(default="", description="First firing (RFC 3339).")
+    notified_at: str = Field(default="", description="When the first notification reached the operator (RFC 3339).")
     resolved_at: str = Field(default="", description="When the last alert resolved (RFC 3339).")
     budget_consumed: dict[str, float] = Field(
         default_factory=dict, description="Share of each SLO's error budget spent over the incident's span."
@@ -135,3 +148,4 @@ class IncidentStatus(StatusModel):
     budget_spent: str = Field(default="", description="The largest of budgetConsumed, as a percentage.")
     postmortem_required: bool = Field(default=False, description="Whether a postmortem is required.")
     postmortem_reason: str = Field(default="", description="Why a postmortem is required.")
+    postmortem_draft: str = Field(default="", description="ConfigMap holding the prefilled postmortem draft.")

@@ -197,6 +197,7 @@ RUN_SETTINGS: tuple[tuple[str, str], ...] = (
     ("--http-address", "health, metrics and gate API (default 0.0.0.0:8080)"),
     ("--webhook-address", "HTTPS admission webhook; empty turns it off (default 0.0.0.0:9443)"),
     ("--webhook-cert-dir", "folder with tls.crt and tls.key, reloaded on change (default: a self-signed pair)"),
+    ("--capacity-interval", "seconds between checks of spec.capacity against the live workloads (default 300)"),
     ("--alertmanager-token-file", "bearer token Alertmanager must send to POST /v1/alertmanager"),
     ("--alertmanager-receiver-url", "where Alertmanager reaches that receiver; the routing sends pages there too"),
     ("--alertmanager-token-secret", "NAME:KEY of the Secret with that token, as the routing references it"),

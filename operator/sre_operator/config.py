@@ -45,6 +45,8 @@ class OperatorConfig:
     """HTTPS admission webhook; empty turns it off."""
     webhook_cert_dir: str = ""
     """Folder with tls.crt and tls.key; empty makes a self-signed pair at start-up."""
+    capacity_interval: float = 300.0
+    """Seconds between checks of spec.capacity against the live workloads (plans that name workloads only)."""
     alertmanager_token_file: str = ""
     """Bearer token Alertmanager must send to the receiver; empty turns the receiver off."""
     alertmanager_receiver_url: str = "http://sre-operator.sre-operator.svc:8080/v1/alertmanager"
@@ -95,6 +97,7 @@ class OperatorConfig:
             webhook_address=get("WEBHOOK_ADDRESS", cls.webhook_address),
             webhook_cert_dir=get("WEBHOOK_CERT_DIR", ""),
             alertmanager_token_file=get("ALERTMANAGER_TOKEN_FILE", ""),
+            capacity_interval=seconds("CAPACITY_INTERVAL", cls.capacity_interval),
             alertmanager_receiver_url=get("ALERTMANAGER_RECEIVER_URL", cls.alertmanager_receiver_url),
             alertmanager_token_secret=get("ALERTMANAGER_TOKEN_SECRET", cls.alertmanager_token_secret),
         )

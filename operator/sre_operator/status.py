@@ -123,7 +123,8 @@ def plan_status(
         "observedGeneration": generation,
         "conditions": merge_conditions(previous.get("conditions") or [], updates, generation, now),
         "assumptions": assumptions,
-        "residualRisks": residual_risks(plan),
+        # The live capacity checks' findings stay until the next check clears them.
+        "residualRisks": residual_risks(plan) + list(previous.get("capacityRisks") or []),
         "generated": [
             {"apiVersion": g["apiVersion"], "kind": g["kind"], "name": g["metadata"]["name"]} for g in generated
         ],
@@ -343,3 +344,23 @@ def required_postmortems(
     for slo, entry in by_slo.items():
         entry["url"] = annotations.get(POSTMORTEM_ANNOTATION + slo, "")
     return [by_slo[slo] for slo in sorted(by_slo)]
+
+
+def capacity_status(
+    previous: dict[str, Any], plan: ServiceReliabilityPlan, risks: Sequence[str], generation: int, now: str
+) -> dict[str, Any]:
+    """The status delta of a capacity check: the risks it found (also in residualRisks) and ``Resilient``."""
+    update = ConditionUpdate(
+        "Resilient",
+        not risks,
+        "CapacityChecked" if not risks else "CapacityRisks",
+        "Every workload of spec.capacity passes its checks."
+        if not risks
+        else f"{len(risks)} capacity risk(s) in status.residualRisks; the first: {risks[0]}",
+    )
+    wanted = {
+        "capacityRisks": list(risks),
+        "residualRisks": residual_risks(plan) + list(risks),
+        "conditions": merge_conditions(previous.get("conditions") or [], [update], generation, now),
+    }
+    return changed_fields(previous, wanted)

@@ -19,6 +19,7 @@ from tests.support.operator import REPAIR_SECONDS, addresses, operator_subproces
 pytestmark = pytest.mark.controlplane
 RELEASE_NAMESPACE = "sre-operator"
 NAMESPACE = "rbac-plans"
+ALERTMANAGER_TOKEN = "rbac-alertmanager-token"
 SERVICE_ACCOUNT = f"system:serviceaccount:{RELEASE_NAMESPACE}:sre-operator"
 
 
@@ -37,6 +38,9 @@ def chart_operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPat
     kubeconfig.write_text(yaml.safe_dump(admin), encoding="utf-8")
     log = kubeconfig.with_name("operator.log")
     flags, running = addresses()
+    token_file = kubeconfig.with_name("alertmanager-token")
+    token_file.write_text(ALERTMANAGER_TOKEN, encoding="utf-8")
+    flags += ["--alertmanager-token-file", str(token_file), "--capacity-interval", "1"]
     mark = control_plane.audit_mark()
     with operator_subprocess(kubeconfig, log, *flags) as process:
         yield {"process": process, "log": log, "mark": mark, "running": running, "manifests": manifests}
@@ -160,7 +164,7 @@ def exercise_routing(plane: ControlPlane) -> None:
         seen.append(state)
         return state == (
             ["alertmanager.yaml", "routing.yaml"],
-            ["nobody", "checkout-page", "checkout-ticket"],
+            ["nobody", "checkout-page", "checkout-ticket", "checkout-incidents"],  # pages reach the operator too
             True,
             True,
         )
@@ -269,12 +273,65 @@ def test_the_chart_grants_exactly_what_the_operator_uses(
 
     wait_for(validated, timeout=30, what="the policy and the gate validated")
     exercise_release_gates(control_plane, chart_operator["running"])
+    exercise_incidents_and_capacity(control_plane, chart_operator["running"])
     time.sleep(1)
     requests = control_plane.requests_since(chart_operator["mark"], SERVICE_ACCOUNT)
     denied = [(e["verb"], e["objectRef"]) for e in requests if e.get("responseStatus", {}).get("code") == 403]
     assert denied == []
     granted_by_chart = set(granted(chart_operator["manifests"]))
     assert used_permissions(requests) == granted_by_chart
+
+
+def exercise_incidents_and_capacity(plane: ControlPlane, running: Any) -> None:
+    """A page recorded as an Incident (found by label, created, its status written), and capacity checks of a
+    plan naming a Deployment, a StatefulSet and a DaemonSet with a disruption budget required."""
+    import urllib.request
+
+    page = {
+        "version": "4",
+        "groupKey": "rbac-group",
+        "status": "firing",
+        "alerts": [
+            {
+                "status": "firing",
+                "fingerprint": "rbac1",
+                "labels": {
+                    "alertname": "SLOErrorBudgetFastBurn",
+                    "severity": "critical",
+                    "namespace": NAMESPACE,
+                    "service": "search",
+                    "slo": "latency",
+                },  # fmt: skip
+                "startsAt": "2026-11-25T10:00:00Z",
+            }
+        ],
+    }
+    message = urllib.request.Request(
+        running.http + "/v1/alertmanager", data=json.dumps(page).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {ALERTMANAGER_TOKEN}"},
+    )  # fmt: skip
+    with urllib.request.urlopen(message, timeout=10) as answer:
+        assert answer.status == 200
+    wait_for(
+        lambda: json.loads(plane.kubectl("-n", NAMESPACE, "get", "incidents", "-o", "json").stdout)["items"],
+        what="an Incident recorded under the chart's RBAC",
+    )
+    plan = yaml.safe_load((ROOT / "references" / "examples" / "checkout.yaml").read_text(encoding="utf-8"))
+    plan["metadata"] = {"name": "capacity", "namespace": NAMESPACE}
+    plan["spec"]["service"]["name"] = "capacity"
+    plan["spec"]["capacity"]["workloads"] = [
+        {"kind": "Deployment", "name": "web"},
+        {"kind": "StatefulSet", "name": "db"},
+        {"kind": "DaemonSet", "name": "agent"},
+    ]
+    assert plane.apply([plan]).returncode == 0
+
+    def checked() -> list[str]:
+        body = get(plane, "srp", "capacity") or {}
+        return list((body.get("status") or {}).get("capacityRisks") or [])
+
+    risks = wait_for(checked, what="capacity checked under the chart's RBAC")
+    assert "Deployment web (capacity.workloads) does not exist in rbac-plans." in risks  # type: ignore[operator]
 
 
 def test_no_secret_value_is_ever_copied(

@@ -3,6 +3,6 @@
 Run with ``sre-operator run`` or ``kopf run -m sre_operator.handlers``.
 """
 
-from sre_operator.handlers import children, incidents, plans, resources, startup
+from sre_operator.handlers import capacity, children, incidents, plans, resources, startup
 
-__all__ = ["children", "incidents", "plans", "resources", "startup"]
+__all__ = ["capacity", "children", "incidents", "plans", "resources", "startup"]

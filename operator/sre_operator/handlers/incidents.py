@@ -129,7 +129,8 @@ def record_alerts(
         except ApiException as error:
             if error.status != 409:  # 409: recorded before a restart; take it up where it was
                 raise
-            incident = state.cluster.get(INCIDENT, namespace, name) or body
+            listed = state.cluster.list(INCIDENT, namespace, f"{PLAN_LABEL}={plan_name},{GROUP_LABEL}={group}")
+            incident = next((i for i in listed if i["metadata"]["name"] == name), body)
             recorded = record(incident.get("status") or None, group_key, alerts)
         opened = True
     else:

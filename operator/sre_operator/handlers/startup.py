@@ -18,6 +18,7 @@ from sre_operator.budgets import PrometheusClient, PrometheusSettings, parse_hea
 from sre_operator.config import OperatorConfig
 from sre_operator.generate.documents import runbooks
 from sre_operator.generate.names import MANAGED_BY
+from sre_operator.handlers.capacity import check_capacity_forever
 from sre_operator.handlers.children import child_changed
 from sre_operator.handlers.evaluation import admission_recorder, evaluate_forever, record_admissions
 from sre_operator.handlers.incidents import receiver_queue, take_notifications
@@ -135,6 +136,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo.wake = wake
     tasks = [
         asyncio.create_task(evaluate_forever(state, wake), name="budget-evaluation"),
+        asyncio.create_task(check_capacity_forever(state), name="capacity-checks"),
     ]
     receiver = None
     if config.alertmanager_token_file:

@@ -42,6 +42,8 @@ CHILD_KINDS = (PROMETHEUS_RULE, CONFIG_MAP, ALERTMANAGER_CONFIG, SECRET)
 PLAN = Kind("reliability.dev/v1alpha1", "ServiceReliabilityPlan", "servicereliabilityplans")
 GATE = Kind("reliability.dev/v1alpha1", "ReleaseGate", "releasegates")
 INCIDENT = Kind("reliability.dev/v1alpha1", "Incident", "incidents")
+AUTOSCALER = Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers")
+DISRUPTION_BUDGET = Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets")
 REPLICA_SET = Kind("apps/v1", "ReplicaSet", "replicasets")
 CONTROLLER_REVISION = Kind("apps/v1", "ControllerRevision", "controllerrevisions")
 WORKLOADS = {
@@ -62,7 +64,7 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("reliability.dev", "releasegates"): ("list", "watch"),  # decided by the evaluation loop, not by kopf
     ("reliability.dev", "releasegates/status"): ("patch",),
     # Pages become Incidents: looked up by plan and alert group, created, their status written.
-    ("reliability.dev", "incidents"): ("get", "list", "watch", "create"),
+    ("reliability.dev", "incidents"): ("list", "watch", "create"),
     ("reliability.dev", "incidents/status"): ("patch",),
     # Server-side apply of an object that does not exist yet is authorised as "create".
     ("monitoring.coreos.com", "prometheusrules"): ("get", "list", "watch", "create", "patch", "update", "delete"),
@@ -77,6 +79,11 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     # enforcement.pauseRollouts: targets are found and paused, and resumed when the gate reopens.
     ("apps", "deployments"): ("list", "patch"),
     ("argoproj.io", "rollouts"): ("list", "patch"),
+    # spec.capacity: workloads, their autoscalers and disruption budgets are checked (read only).
+    ("apps", "statefulsets"): ("list",),
+    ("apps", "daemonsets"): ("list",),
+    ("autoscaling", "horizontalpodautoscalers"): ("list",),
+    ("policy", "poddisruptionbudgets"): ("list",),
 }
 
 

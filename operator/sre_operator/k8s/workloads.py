@@ -1,14 +1,17 @@
-"""Gated workloads in the cluster: their earlier revisions (for rollbacks) and pausing them while frozen."""
+"""Workloads in the cluster: earlier revisions (for rollbacks), pausing them while frozen, and what the capacity
+checks read."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sre_operator.capacity import Found
 from sre_operator.gates.admission import targets_workload
-from sre_operator.k8s.client import CONTROLLER_REVISION, REPLICA_SET, WORKLOADS, Cluster
+from sre_operator.k8s.client import AUTOSCALER, CONTROLLER_REVISION, DISRUPTION_BUDGET, REPLICA_SET, WORKLOADS, Cluster
 from sre_operator.models.base import API_GROUP
 from sre_operator.models.gate import Target
+from sre_operator.models.plan import WorkloadRef
 
 PAUSED_BY = f"{API_GROUP}/paused-by"
 
@@ -94,3 +97,18 @@ def resume_targets(cluster: Cluster, namespace: str, gate: str, targets: Sequenc
         )
         resumed.append(f"{kind.kind}/{meta['name']}")
     return resumed
+
+
+def capacity_inventory(cluster: Cluster, namespace: str, refs: Sequence[WorkloadRef], with_budgets: bool) -> Found:
+    """The namespace's workloads of the kinds ``refs`` name, its autoscalers and (if asked) disruption budgets:
+    one list request per kind."""
+    workloads: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind_name in sorted({ref.kind for ref in refs}):
+        kind = next(k for (_, name), k in WORKLOADS.items() if name == kind_name)
+        for item in cluster.list(kind, namespace):
+            workloads[(kind_name, item["metadata"]["name"])] = item
+    return Found(
+        workloads,
+        cluster.list(AUTOSCALER, namespace),
+        cluster.list(DISRUPTION_BUDGET, namespace) if with_budgets else [],
+    )

@@ -59,7 +59,12 @@ class PlanStatus(StatusModel):
     assumptions: list[str] = Field(
         default_factory=list, description="Defaults the operator filled in, one sentence each."
     )
-    residual_risks: list[str] = Field(default_factory=list, description="Risks the plan accepts as written.")
+    residual_risks: list[str] = Field(
+        default_factory=list, description="Risks the plan accepts as written, and what the capacity checks found."
+    )
+    capacity_risks: list[str] = Field(
+        default_factory=list, description="What the last check of spec.capacity against the live workloads found."
+    )
     generated: list[GeneratedObject] = Field(default_factory=list, description="Objects generated from the plan.")
     slos: dict[str, SloStatus] = Field(default_factory=dict, description="Budget state per SLO name.")
     slo_count: int = Field(default=0, description="Number of SLOs in the plan.")

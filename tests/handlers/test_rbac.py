@@ -301,7 +301,7 @@ def exercise_incidents_and_capacity(plane: ControlPlane, running: Any) -> None:
                     "namespace": NAMESPACE,
                     "service": "search",
                     "slo": "latency",
-                },  # fmt: skip
+                },
                 "startsAt": "2026-11-25T10:00:00Z",
             }
         ],

@@ -197,6 +197,8 @@ RUN_SETTINGS: tuple[tuple[str, str], ...] = (
     ("--http-address", "health, metrics and gate API (default 0.0.0.0:8080)"),
     ("--webhook-address", "HTTPS admission webhook; empty turns it off (default 0.0.0.0:9443)"),
     ("--webhook-cert-dir", "folder with tls.crt and tls.key, reloaded on change (default: a self-signed pair)"),
+    ("--cadvisor-selector", "label matchers of cAdvisor series for the saturation rules (kube-prometheus' by default)"),
+    ("--kube-state-metrics-selector", 'label matchers of kube-state-metrics series (default job="kube-state-metrics")'),
     ("--capacity-interval", "seconds between checks of spec.capacity against the live workloads (default 300)"),
     ("--alertmanager-token-file", "bearer token Alertmanager must send to POST /v1/alertmanager"),
     ("--alertmanager-receiver-url", "where Alertmanager reaches that receiver; the routing sends pages there too"),

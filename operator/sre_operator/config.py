@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import promql_parser
+
 from sre_operator.generate.names import DEFAULT_RUNBOOK_BASE_URL
 
 ENV_PREFIX = "SRE_OPERATOR_"
@@ -46,6 +48,10 @@ class OperatorConfig:
     webhook_cert_dir: str = ""
     """Folder with tls.crt and tls.key; empty makes a self-signed pair at start-up."""
     capacity_interval: float = 300.0
+    cadvisor_selector: str = 'job="kubelet", metrics_path="/metrics/cadvisor"'
+    """Label matchers of the cAdvisor series the saturation rules read."""
+    kube_state_metrics_selector: str = 'job="kube-state-metrics"'
+    """Label matchers of the kube-state-metrics series the saturation rules read."""
     """Seconds between checks of spec.capacity against the live workloads (plans that name workloads only)."""
     alertmanager_token_file: str = ""
     """Bearer token Alertmanager must send to the receiver; empty turns the receiver off."""
@@ -73,6 +79,17 @@ class OperatorConfig:
                 raise ValueError(f"{flag} (env {ENV_PREFIX}{name}): {text!r} is not {wanted} of seconds")
             return value
 
+        def matchers(name: str, default: str) -> str:
+            text = get(name, default)
+            try:
+                parsed = promql_parser.parse(f"up{{{text}}}")
+            except ValueError as error:
+                flag = "--" + name.lower().replace("_", "-")
+                raise ValueError(f"{flag} (env {ENV_PREFIX}{name}): {text!r} is not label matchers ({error})") from None
+            if not isinstance(parsed, promql_parser.VectorSelector):
+                raise ValueError(f"{ENV_PREFIX}{name}: {text!r} is not label matchers")
+            return text
+
         def listed(name: str, separators: str) -> tuple[str, ...]:
             text = get(name, "")
             for separator in separators:
@@ -98,6 +115,8 @@ class OperatorConfig:
             webhook_cert_dir=get("WEBHOOK_CERT_DIR", ""),
             alertmanager_token_file=get("ALERTMANAGER_TOKEN_FILE", ""),
             capacity_interval=seconds("CAPACITY_INTERVAL", cls.capacity_interval),
+            cadvisor_selector=matchers("CADVISOR_SELECTOR", cls.cadvisor_selector),
+            kube_state_metrics_selector=matchers("KUBE_STATE_METRICS_SELECTOR", cls.kube_state_metrics_selector),
             alertmanager_receiver_url=get("ALERTMANAGER_RECEIVER_URL", cls.alertmanager_receiver_url),
             alertmanager_token_secret=get("ALERTMANAGER_TOKEN_SECRET", cls.alertmanager_token_secret),
         )

@@ -285,6 +285,8 @@ def start_control_plane(
                 f"--audit-policy-file={audit_policy}",
                 f"--audit-log-path={plane.audit_log}",
                 "--audit-log-mode=blocking",
+                # Never rotate (the default rotates at 100 MB): marks are offsets into one file.
+                "--audit-log-maxsize=1000000",
             ],
             folder,
         )

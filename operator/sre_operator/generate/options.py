@@ -26,6 +26,9 @@ class RenderOptions:
     rule_interval: str = "1m"
     # Set when the operator's Alertmanager receiver is on (--alertmanager-token-file).
     incident_receiver: IncidentReceiver | None = None
+    # Where the platform's cAdvisor and kube-state-metrics series come from (kube-prometheus' jobs by default).
+    cadvisor_selector: str = 'job="kubelet", metrics_path="/metrics/cadvisor"'
+    kube_state_selector: str = 'job="kube-state-metrics"'
 
 
 DEFAULT_OPTIONS = RenderOptions()

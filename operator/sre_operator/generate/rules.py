@@ -17,6 +17,7 @@ from typing import Any
 
 from sre_operator.durations import format_duration, seconds
 from sre_operator.generate import names
+from sre_operator.generate.capacity import capacity_group
 from sre_operator.generate.options import DEFAULT_OPTIONS, RenderOptions
 from sre_operator.generate.sli import CounterSli, ExpressionSli, build_sli
 from sre_operator.generate.tiers import SHORTEST_WINDOW, BurnTier, alert_windows, tiers_of
@@ -278,7 +279,9 @@ def slo_group(ctx: SloContext) -> dict[str, Any]:
 
 
 def rule_groups(plan: ServiceReliabilityPlan, options: RenderOptions = DEFAULT_OPTIONS) -> list[dict[str, Any]]:
-    return [slo_group(SloContext(plan, slo, options)) for slo in plan.spec.slos]
+    groups = [slo_group(SloContext(plan, slo, options)) for slo in plan.spec.slos]
+    capacity = capacity_group(plan, options)
+    return groups + ([capacity] if capacity is not None else [])
 
 
 def plan_labels(plan: ServiceReliabilityPlan) -> dict[str, str]:

@@ -50,4 +50,9 @@ def render_options(config: OperatorConfig) -> RenderOptions:
     if config.alertmanager_token_file:
         name, _, key = config.alertmanager_token_secret.partition(":")
         receiver = IncidentReceiver(config.alertmanager_receiver_url, SecretKeyRef(name=name, key=key or "token"))
-    return RenderOptions(runbook_base_url=config.runbook_base_url, incident_receiver=receiver)
+    return RenderOptions(
+        runbook_base_url=config.runbook_base_url,
+        incident_receiver=receiver,
+        cadvisor_selector=config.cadvisor_selector,
+        kube_state_selector=config.kube_state_metrics_selector,
+    )

@@ -13,7 +13,7 @@ import pytest
 from tests.budgets.conftest import NAMESPACE, OBJECTIVE, TRAFFIC, plan_document
 from tests.budgets.test_gates_on_live_budgets import policy
 from tests.support.controlplane import ControlPlane
-from tests.support.operator import RunningOperator, operator_in_process, wait_for
+from tests.support.operator import RunningOperator, operator_in_process, plan_condition, post_to_receiver, wait_for
 from tests.support.prometheus import LivePrometheus
 
 OPERATOR_USER = "sre-operator-incident-budget"
@@ -37,13 +37,8 @@ def receiver(
         PROMETHEUS_URL=live_prometheus.url,
         ALERTMANAGER_TOKEN_FILE=str(token),
     ) as running:
-        wait_for(lambda: "True" in ready(control_plane), what="the plan Ready")
+        wait_for(lambda: plan_condition(control_plane, NAMESPACE, "spent") == "True", what="the plan Ready")
         yield running
-
-
-def ready(plane: ControlPlane) -> str:
-    jsonpath = '{.status.conditions[?(@.type=="Ready")].status}'
-    return plane.kubectl("-n", NAMESPACE, "get", "srp", "spent", "-o", f"jsonpath={jsonpath}").stdout
 
 
 def page(status: str, starts: datetime.datetime, ends: datetime.datetime | None) -> dict[str, Any]:
@@ -74,16 +69,8 @@ def page(status: str, starts: datetime.datetime, ends: datetime.datetime | None)
 
 
 def post(running: RunningOperator, body: dict[str, Any]) -> int:
-    import urllib.request
-
-    message = urllib.request.Request(
-        running.http + "/v1/alertmanager",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
-    )
-    with urllib.request.urlopen(message, timeout=10) as answer:
-        return int(answer.status)
+    status, _ = post_to_receiver(running, body, TOKEN)
+    return status
 
 
 def test_a_resolved_incident_says_what_budget_it_spent(

@@ -14,7 +14,7 @@ import yaml
 
 from tests.conftest import ROOT
 from tests.support.controlplane import ControlPlane
-from tests.support.operator import RunningOperator, operator_in_process, wait_for
+from tests.support.operator import RunningOperator, operator_in_process, plan_condition, post_to_receiver, wait_for
 
 NAMESPACE = "paged"
 OPERATOR_USER = "sre-operator-incidents"
@@ -35,13 +35,8 @@ def receiver(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFacto
         control_plane.user_kubeconfig(OPERATOR_USER), ALERTMANAGER_TOKEN_FILE=str(token), EVALUATION_INTERVAL="1"
     ) as running:
         # Pages are matched to plans the operator has seen; a page for a plan it does not know is dropped.
-        wait_for(lambda: "True" in plan_ready(control_plane), what="the plan Ready")
+        wait_for(lambda: plan_condition(control_plane, NAMESPACE, "checkout") == "True", what="the plan Ready")
         yield running
-
-
-def plan_ready(plane: ControlPlane) -> str:
-    jsonpath = '{.status.conditions[?(@.type=="Ready")].status}'
-    return plane.kubectl("-n", NAMESPACE, "get", "srp", "checkout", "-o", f"jsonpath={jsonpath}").stdout
 
 
 def alert(fingerprint: str, status: str, starts: str, ends: str = ZERO) -> dict[str, Any]:
@@ -79,19 +74,7 @@ def notification(*alerts: dict[str, Any]) -> dict[str, Any]:
 
 
 def post(running: RunningOperator, body: Any, token: str | None = TOKEN) -> tuple[int, Any]:
-    import urllib.error
-    import urllib.request
-
-    headers = {"Content-Type": "application/json"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    message = urllib.request.Request(running.http + "/v1/alertmanager", data=data, method="POST", headers=headers)
-    try:
-        with urllib.request.urlopen(message, timeout=10) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return post_to_receiver(running, body, token)
 
 
 def incidents(plane: ControlPlane) -> list[dict[str, Any]]:

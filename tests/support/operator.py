@@ -182,3 +182,24 @@ def wait_for(condition: object, timeout: float = 30, interval: float = 0.25, wha
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+def plan_condition(plane: Any, namespace: str, name: str, condition: str = "Ready") -> str:
+    """The status (True, False, or empty) of one condition of a plan, as kubectl reads it."""
+    jsonpath = f'{{.status.conditions[?(@.type=="{condition}")].status}}'
+    result = plane.kubectl("-n", namespace, "get", "srp", name, "-o", f"jsonpath={jsonpath}")
+    return str(result.stdout)
+
+
+def post_to_receiver(running: RunningOperator, body: Any, token: str | None) -> tuple[int, Any]:
+    """POST to the operator's Alertmanager receiver as Alertmanager does, with a bearer token (or none)."""
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    message = urllib.request.Request(running.http + "/v1/alertmanager", data=data, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(message, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())

@@ -18,6 +18,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "peering": {"replicas": 2, "peering": {"enabled": True, "name": "sre"}, "runbookBaseURL": "https://rb.example"},
     "cert-manager": {"webhook": {"certManager": True}, "prometheus": {"url": "https://thanos:9090"}},
     "no webhook": {"webhook": {"enabled": False}, "argocd": {"healthChecks": False}},
+    "incidents": {"incidents": {"tokenSecret": "alertmanager-token"}, "grafana": {"dashboard": False}},
 }
 
 
@@ -138,3 +139,21 @@ def test_prometheus_settings_reach_the_operator() -> None:
     env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["SRE_OPERATOR_PROMETHEUS_URL"] == "http://mimir:8080/prometheus"
     assert env["SRE_OPERATOR_PROMETHEUS_HEADER"] == "X-Scope-OrgID:shop\nX-A:b"
+
+
+def test_a_token_secret_turns_on_the_alertmanager_receiver() -> None:
+    (deployment,) = [d for d in render({"incidents": {"tokenSecret": "am-token"}}) if d["kind"] == "Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["SRE_OPERATOR_ALERTMANAGER_TOKEN_FILE"] == "/etc/sre-operator/alertmanager/token"
+    assert env["SRE_OPERATOR_ALERTMANAGER_TOKEN_SECRET"] == "am-token:token"
+    assert env["SRE_OPERATOR_ALERTMANAGER_RECEIVER_URL"].endswith(".svc:8080/v1/alertmanager")
+    # The token is mounted from the Secret, never copied into the manifest.
+    assert {
+        "name": "alertmanager-token",
+        "secret": {"secretName": "am-token", "items": [{"key": "token", "path": "token"}]},
+    } in pod["volumes"]
+    (default,) = [d for d in render({}) if d["kind"] == "Deployment"]
+    names = {e["name"] for e in default["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "SRE_OPERATOR_ALERTMANAGER_TOKEN_FILE" not in names
+    assert any(d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-dashboard") for d in render({}))

@@ -7,6 +7,8 @@ field; no command prints a traceback for bad input.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import datetime
 import shutil
 import subprocess
 import sys
@@ -17,6 +19,8 @@ from typing import Any, TextIO
 
 import yaml
 
+from sre_operator.budgets import PrometheusClient, PrometheusSettings, QueryFailed
+from sre_operator.budgets.periods import period_answers
 from sre_operator.documents import SourceDocument, load_embedded_examples, load_files, parse_all
 from sre_operator.errors import Problem
 from sre_operator.generate import RenderOptions
@@ -24,8 +28,11 @@ from sre_operator.generate.alert_tests import plan_test_suites
 from sre_operator.generate.children import Capabilities, desired_children
 from sre_operator.generate.incident import pagerduty_json
 from sre_operator.generate.names import DEFAULT_RUNBOOK_BASE_URL
-from sre_operator.models import Parsed, ServiceReliabilityPlan
+from sre_operator.models import ErrorBudgetPolicy, Parsed, ServiceReliabilityPlan
 from sre_operator.models.schema import all_crds
+from sre_operator.reports import parse_period, period_queries, render_report
+from sre_operator.reports.period import last_complete
+from sre_operator.reports.report import figures_from
 
 
 class _ReadableDumper(yaml.SafeDumper):
@@ -287,6 +294,55 @@ def cmd_webhook_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    parsed, problems = _parsed_or_problems(args.files)
+    if problems:
+        _report(problems, sys.stderr)
+        return 1
+    policies = {
+        (p.model.metadata.namespace, p.model.metadata.name): p.model
+        for p in parsed
+        if isinstance(p.model, ErrorBudgetPolicy)
+    }
+    today = datetime.datetime.now(datetime.UTC).date()
+    client = PrometheusClient(
+        PrometheusSettings(url=args.prometheus_url, bearer_token_file=args.prometheus_bearer_token_file or "")
+    )
+    output = Path(args.output) if args.output else None
+    try:
+        for plan in _plans(parsed):
+            cadence = plan.spec.reporting.cadence if plan.spec.reporting else "weekly"
+            zone = next((s.calendar.time_zone for s in plan.spec.slos if s.calendar), "UTC")
+            try:
+                period = parse_period(args.period or last_complete(cadence, today), zone).to_date(
+                    datetime.datetime.now(datetime.UTC)
+                )
+            except ValueError as error:
+                print(error, file=sys.stderr)
+                return 2
+            try:
+                answers = asyncio.run(period_answers(client, period_queries(plan, period)))
+            except QueryFailed as error:
+                print(f"prometheus: {error}", file=sys.stderr)
+                return 1
+            policy = (
+                policies.get((plan.metadata.namespace, plan.spec.release.policy_ref)) if plan.spec.release else None
+            )
+            text = render_report(
+                plan, period, figures_from(plan, period, answers), today, policy.spec.review_by if policy else None
+            )
+            if output is None:
+                sys.stdout.write(text)
+            else:
+                output.mkdir(parents=True, exist_ok=True)
+                (output / f"{plan.metadata.namespace}_{plan.metadata.name}_{period.label}.md").write_text(
+                    text, encoding="utf-8"
+                )
+    finally:
+        asyncio.run(client.close())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sre-operator", description="SRE policy as Kubernetes resources.")
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -351,6 +407,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--operator-namespace", default="sre-operator", help="never sent to the webhook (default: sre-operator)"
     )
     webhook.set_defaults(run=cmd_webhook_config)
+
+    report = verbs.add_parser("report", help="a reliability report per plan over a period, read from Prometheus")
+    report.add_argument("files", nargs="+", help="YAML files of plans (and their policies, for review dates)")
+    report.add_argument("--prometheus-url", required=True, help="Prometheus HTTP API holding the plans' series")
+    report.add_argument("--prometheus-bearer-token-file", help="bearer token for Prometheus")
+    report.add_argument("--period", help="2026-11 (a month) or 2026-W47 (an ISO week); default: the last complete one")
+    report.add_argument("-o", "--output", help="write one Markdown file per plan into this folder")
+    report.set_defaults(run=cmd_report)
 
     crds = verbs.add_parser("crds", help="print the CustomResourceDefinitions generated from the models")
     crds.add_argument("-o", "--output", help="write one file per CRD into this folder")

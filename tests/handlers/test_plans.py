@@ -90,7 +90,11 @@ def test_a_plan_becomes_its_children_with_owner_references_and_status(operator: 
         assert "app.kubernetes.io/instance" not in child["metadata"]["labels"]
     rule = get(operator, "prometheusrule", "checkout-slos")
     assert rule is not None
-    assert [g["name"] for g in rule["spec"]["groups"]] == ["checkout-availability", "checkout-payment-latency"]
+    assert [g["name"] for g in rule["spec"]["groups"]] == [
+        "checkout-availability",
+        "checkout-payment-latency",
+        "checkout-capacity",  # spec.capacity: saturation rules
+    ]
     runbooks = get(operator, "configmap", "checkout-runbooks")
     assert runbooks is not None and "## SLOErrorBudgetFastBurn" in runbooks["data"]["availability.md"]
     status = body["status"]

@@ -148,19 +148,34 @@ class LivePrometheus:
         self._promtool("tsdb", "create-blocks-from", "openmetrics", str(raw), str(self.data))
         raw.unlink()
         self.start()
+        level_names = ["|".join(sorted(names_of_level)) for names_of_level in LEVELS]
         for index, level in enumerate(split_levels(groups)):
             rules = self.folder / f"level-{index}.rules.yaml"
             rules.write_text(yaml.safe_dump({"groups": level}, sort_keys=False), encoding="utf-8")
             blocks = self.folder / f"level-{index}"
             blocks.mkdir()
-            # Aligned, so the hourly rates land on the hour as they do when Prometheus evaluates them.
-            first = (start + 600) // 300 * 300 if index <= 1 else end - 900
+            # At the rules' own 1m interval: Prometheus (and promtool's backfill) offsets a group's evaluations
+            # by a hash of its name, and "the evaluation in the first minute of the hour" then holds once an
+            # hour only at that interval.
+            first = start + 600 if index <= 1 else end - 900
             self._promtool(
                 "tsdb", "create-blocks-from", "rules", "--quiet",
                 f"--url={self.url}", f"--start={first}", f"--end={end}",
-                f"--eval-interval={300 if index <= 1 else 60}s", f"--output-dir={blocks}", str(rules),
+                "--eval-interval=60s", f"--output-dir={blocks}", str(rules),
             )  # fmt: skip
             self._load_blocks(blocks)
+            # The second pass of the SLI rates is there for the hourly means: wait for those.
+            self._await_level('count({sli=~".+_1h"})' if index == 1 else f'count({{__name__=~"{level_names[index]}"}})')
+
+    def _await_level(self, expression: str, timeout: float = 60) -> None:
+        """Until what a level recorded answers queries: the next level (and the hourly means, which read the
+        5-minute rates of the level before) must not run against blocks Prometheus has not opened yet."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.query(expression):
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"Prometheus has no answer to {expression} after loading its blocks")
 
     def query(self, expression: str) -> list[dict[str, Any]]:
         import json

@@ -165,7 +165,11 @@ class LivePrometheus:
             )  # fmt: skip
             self._load_blocks(blocks)
             # The second pass of the SLI rates is there for the hourly means: wait for those.
-            self._await_level('count({sli=~".+_1h"})' if index == 1 else f'count({{__name__=~"{level_names[index]}"}})')
+            self._await_level(
+                'count(count_over_time({sli=~".+_1h"}[2h]))'
+                if index == 1
+                else f'count({{__name__=~"{level_names[index]}"}})'
+            )
 
     def _await_level(self, expression: str, timeout: float = 60) -> None:
         """Until what a level recorded answers queries: the next level (and the hourly means, which read the

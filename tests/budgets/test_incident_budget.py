@@ -38,6 +38,8 @@ def receiver(
         ALERTMANAGER_TOKEN_FILE=str(token),
     ) as running:
         wait_for(lambda: plan_condition(control_plane, NAMESPACE, "spent") == "True", what="the plan Ready")
+        # The plan may be Ready from an earlier operator: wait until this one has read its budget.
+        wait_for(lambda: 'service="spent"' in str(running.get("/metrics")[1]), what="this operator knowing the plan")
         yield running
 
 

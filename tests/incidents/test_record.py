@@ -142,3 +142,16 @@ def test_a_malformed_notification_is_refused_naming_the_field(body: Any, field: 
         parse_notification(body)
     assert str(error.value).startswith(f"{field}:"), error.value
     assert "\n" not in str(error.value)
+
+
+def test_a_group_seen_first_resolved_is_recorded_with_both_ends() -> None:
+    """The operator was down while it fired: the resolved notification still makes a (resolved) incident."""
+    late = parse_notification(notification(alert("z9", "resolved", "2026-11-25T14:12:03Z", "2026-11-25T14:40:00Z")))
+    assert opens_new_incident(None, late.alerts)
+    status = record(None, late.group_key, late.alerts).status
+    assert status["state"] == "Resolved"
+    assert [e["event"].split(" (")[0] for e in status["timeline"]] == [
+        "SLOErrorBudgetFastBurn firing",
+        "SLOErrorBudgetFastBurn resolved",
+        "every alert resolved: incident resolved",
+    ]

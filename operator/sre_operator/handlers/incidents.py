@@ -16,7 +16,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from sre_operator.budgets import QueryFailed
+from sre_operator.budgets import PrometheusClient, QueryFailed
 from sre_operator.generate.names import PLAN_LABEL
 from sre_operator.generate.postmortem import postmortem_config_map
 from sre_operator.handlers.state import OperatorState, render_options
@@ -29,6 +29,7 @@ from sre_operator.models import API_GROUP, ServiceReliabilityPlan
 logger = logging.getLogger(__name__)
 GROUP_LABEL = f"{API_GROUP}/alert-group"
 QUEUE_SIZE = 1_000
+MEASURE_RETRY_SECONDS = (2.0, 5.0, 10.0)
 
 
 @dataclass
@@ -151,7 +152,18 @@ def record_alerts(
     return incident
 
 
-async def measure_budget(state: OperatorState, book: IncidentBook, incident: dict[str, Any]) -> None:
+async def _query_with_retries(prometheus: PrometheusClient, query: str) -> list[dict[str, Any]]:
+    """A Prometheus that is restarting or busy gets a few more chances before the budget stays unknown."""
+    for delay in MEASURE_RETRY_SECONDS:
+        try:
+            return await prometheus.query(query)
+        except QueryFailed as error:
+            logger.info("budget query failed (%s); again in %.0fs", error, delay)
+            await asyncio.sleep(delay)
+    return await prometheus.query(query)
+
+
+async def measure_budget(state: OperatorState, incident: dict[str, Any]) -> None:
     """Once resolved: the budget each SLO spent over the incident's span, and whether a postmortem is due."""
     status = incident.get("status") or {}
     namespace, name = incident["metadata"]["namespace"], incident["metadata"]["name"]
@@ -168,7 +180,7 @@ async def measure_budget(state: OperatorState, book: IncidentBook, incident: dic
         if query is None or prometheus is None:
             continue
         try:
-            result = await prometheus.query(query)
+            result = await _query_with_retries(prometheus, query)
         except QueryFailed as error:  # the severity triggers still apply
             logger.warning("budget spent by incident %s/%s unknown: %s", namespace, name, error)
             consumed.clear()
@@ -209,7 +221,7 @@ async def take_notifications(state: OperatorState, queue: asyncio.Queue[Notifica
                     record_alerts, state, book, namespace, plan_name, notification.group_key, alerts, received_at
                 )
                 if incident is not None and incident["status"]["state"] == "Resolved":
-                    await measure_budget(state, book, incident)
+                    await measure_budget(state, incident)
         except Exception:  # one bad notification must not stop the worker
             logger.exception("recording notification of group %s failed", notification.group_key)
         finally:

@@ -46,8 +46,8 @@ def _highest(alerts: Iterable[Mapping[str, Any]]) -> str:
 
 def opens_new_incident(previous: Mapping[str, Any] | None, alerts: Iterable[Alert]) -> bool:
     """Whether ``alerts`` start a new incident rather than update ``previous`` (the group's latest one)."""
-    if previous is None:
-        return any(a.status == "firing" for a in alerts)
+    if previous is None:  # resolved ones too: a group whose firing was missed (the operator was down) is recorded
+        return any(True for _ in alerts)
     if previous.get("state") != "Resolved":
         return False
     resolved_at = previous.get("resolvedAt", "")

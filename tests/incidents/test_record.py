@@ -155,3 +155,27 @@ def test_a_group_seen_first_resolved_is_recorded_with_both_ends() -> None:
         "SLOErrorBudgetFastBurn resolved",
         "every alert resolved: incident resolved",
     ]
+
+
+def test_only_a_reviewed_postmortem_with_a_link_of_the_plans_own_incidents_meets_a_requirement() -> None:
+    from sre_operator.registry import Registry
+
+    def incident(name: str, plan: str, state: str, url: str, started: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "reliability.dev/v1alpha1",
+            "kind": "Incident",
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"planRef": {"name": plan}, "postmortem": {"state": state, "url": url}},
+            "status": {"slos": ["availability"], "startedAt": started},
+        }
+
+    registry = Registry()
+    registry.observe(incident("old", "checkout", "Reviewed", "https://pm/1", "2026-11-01T00:00:00Z"))
+    registry.observe(incident("new", "checkout", "Closed", "https://pm/2", "2026-11-20T00:00:00Z"))
+    registry.observe(incident("draft", "checkout", "Draft", "https://pm/3", "2026-11-25T00:00:00Z"))
+    registry.observe(incident("unlinked", "checkout", "Reviewed", "", "2026-11-26T00:00:00Z"))
+    registry.observe(incident("other", "search", "Reviewed", "https://pm/9", "2026-11-26T00:00:00Z"))
+    assert registry.reviewed_postmortems("shop", "checkout") == {"availability": "https://pm/2"}
+    assert registry.reviewed_postmortems("shop", "search") == {"availability": "https://pm/9"}
+    registry.observe(incident("new", "checkout", "Closed", "https://pm/2", "2026-11-20T00:00:00Z"), deleted=True)
+    assert registry.reviewed_postmortems("shop", "checkout") == {"availability": "https://pm/1"}

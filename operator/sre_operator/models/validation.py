@@ -208,6 +208,6 @@ def parse_document(document: Any, source: str = "") -> Parsed:
         model: BaseModel = model_class.model_validate(document)
     except ValidationError as error:
         return Parsed(kind, name, None, tuple(_schema_problems(error, source)))
-    assert isinstance(model, (ServiceReliabilityPlan, ErrorBudgetPolicy, ReleaseGate))
+    assert isinstance(model, (ServiceReliabilityPlan, ErrorBudgetPolicy, ReleaseGate, Incident))
     problems = [Problem(p.path, p.message, source) for p in semantic_problems(model)]
     return Parsed(kind, name, None if problems else model, tuple(problems))

@@ -53,16 +53,22 @@ class Registry:
         }
         # (namespace, service) -> names of the valid plans covering it: a reconcile asks without scanning all plans.
         self._services: dict[tuple[str, str], set[str]] = {}
+        # (namespace, plan) -> names of its incidents: every cycle asks per plan, without scanning all incidents.
+        self._incidents: dict[tuple[str, str], set[str]] = {}
 
-    def _index_service(self, key: Key, before: Known | None, after: Known | None) -> None:
+    def _reindex(self, key: Key, before: Known | None, after: Known | None) -> None:
         for known, add in ((before, False), (after, True)):
-            plan = known.model if known is not None else None
-            if isinstance(plan, ServiceReliabilityPlan):
-                names = self._services.setdefault((key[0], plan.spec.service.name), set())
-                if add:
-                    names.add(key[1])
-                else:
-                    names.discard(key[1])
+            model = known.model if known is not None else None
+            if isinstance(model, ServiceReliabilityPlan):
+                names = self._services.setdefault((key[0], model.spec.service.name), set())
+            elif isinstance(model, Incident):
+                names = self._incidents.setdefault((key[0], model.spec.plan_ref.name), set())
+            else:
+                continue
+            if add:
+                names.add(key[1])
+            else:
+                names.discard(key[1])
 
     def observe(self, document: Mapping[str, Any], *, deleted: bool = False) -> Known | None:
         """Take in one watch event's object; returns what is now known of it (None once deleted)."""
@@ -75,7 +81,7 @@ class Registry:
         previous = table.get(key)
         if deleted:
             table.pop(key, None)
-            self._index_service(key, previous, None)
+            self._reindex(key, previous, None)
             return None
         parsed = parse_document(dict(document))
         known = Known(
@@ -90,7 +96,7 @@ class Registry:
             dict(metadata.get("annotations") or {}),
         )
         table[key] = known
-        self._index_service(key, previous, known)
+        self._reindex(key, previous, known)
         return known
 
     def get(self, kind: str, namespace: str, name: str) -> Known | None:
@@ -111,16 +117,14 @@ class Registry:
     def reviewed_postmortems(self, namespace: str, plan: str) -> dict[str, str]:
         """SLO -> link of the latest postmortem of the plan's incidents that is Reviewed (or Closed) with a link."""
         found: dict[str, tuple[str, str]] = {}
-        for known in list(self.objects["Incident"].values()):
-            incident = known.model
-            if known.namespace != namespace or not isinstance(incident, Incident):
+        table = self.objects["Incident"]
+        for name in sorted(self._incidents.get((namespace, plan), ())):
+            known = table.get((namespace, name))
+            incident = known.model if known is not None else None
+            if known is None or not isinstance(incident, Incident):
                 continue
             postmortem = incident.spec.postmortem
-            if (
-                incident.spec.plan_ref.name != plan
-                or postmortem.state not in ("Reviewed", "Closed")
-                or not postmortem.url
-            ):
+            if postmortem.state not in ("Reviewed", "Closed") or not postmortem.url:
                 continue
             started = str(known.status.get("startedAt", ""))
             for slo in known.status.get("slos") or []:

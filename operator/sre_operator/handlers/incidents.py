@@ -72,10 +72,15 @@ def by_plan(state: OperatorState, alerts: Sequence[Alert]) -> dict[tuple[str, st
     return found
 
 
+def _group_incidents(state: OperatorState, namespace: str, plan: str, group: str) -> list[dict[str, Any]]:
+    """The plan's Incidents of one alert group, as stored (one list request, by label)."""
+    return state.cluster.list(INCIDENT, namespace, f"{PLAN_LABEL}={plan},{GROUP_LABEL}={group}")
+
+
 def _latest(state: OperatorState, book: IncidentBook, namespace: str, plan: str, group: str) -> dict[str, Any] | None:
     key = (namespace, plan, group)
     if key not in book.latest:
-        listed = state.cluster.list(INCIDENT, namespace, f"{PLAN_LABEL}={plan},{GROUP_LABEL}={group}")
+        listed = _group_incidents(state, namespace, plan, group)
         if listed:
             book.latest[key] = max(listed, key=lambda i: (i.get("status") or {}).get("startedAt", ""))
     return book.latest.get(key)
@@ -130,7 +135,7 @@ def record_alerts(
         except ApiException as error:
             if error.status != 409:  # 409: recorded before a restart; take it up where it was
                 raise
-            listed = state.cluster.list(INCIDENT, namespace, f"{PLAN_LABEL}={plan_name},{GROUP_LABEL}={group}")
+            listed = _group_incidents(state, namespace, plan_name, group)
             incident = next((i for i in listed if i["metadata"]["name"] == name), body)
             recorded = record(incident.get("status") or None, group_key, alerts)
         opened = True

@@ -36,13 +36,39 @@ def test_a_running_period_is_reported_to_the_last_whole_hour() -> None:
     assert running.label == "2026-11 (to 2026-11-26 03:00 UTC)"
 
 
-def test_the_last_complete_period_of_a_cadence() -> None:
-    today = datetime.date(2026, 11, 26)
-    assert last_complete("weekly", today) == "2026-W47"
-    assert last_complete("monthly", today) == "2026-10"
+@pytest.mark.parametrize(
+    ("cadence", "today", "label", "hours"),
+    [
+        ("daily", datetime.date(2026, 11, 26), "2026-11-25", 24),
+        ("weekly", datetime.date(2026, 11, 26), "2026-W47", 168),
+        ("weekly", datetime.date(2027, 1, 4), "2026-W53", 168),  # 2026 has 53 ISO weeks
+        ("biweekly", datetime.date(2026, 11, 26), "2026-W46/2026-W47", 336),
+        ("monthly", datetime.date(2026, 11, 26), "2026-10", 744),
+        ("monthly", datetime.date(2026, 1, 1), "2025-12", 744),
+        ("quarterly", datetime.date(2026, 11, 26), "2026-Q3", 2208),
+        ("quarterly", datetime.date(2027, 1, 2), "2026-Q4", 2208),
+    ],
+)
+def test_the_last_complete_period_of_a_cadence(cadence: str, today: datetime.date, label: str, hours: int) -> None:
+    assert last_complete(cadence, today) == label
+    assert parse_period(label).hours == hours
 
 
-@pytest.mark.parametrize("text", ["2026-13", "last week", "2026-W", ""])
+def test_a_quarter_a_day_and_a_range() -> None:
+    assert parse_period("2026-Q4").end == datetime.datetime(2027, 1, 1, tzinfo=UTC)
+    assert parse_period("2026-02-28").end == datetime.datetime(2026, 3, 1, tzinfo=UTC)
+    weeks = parse_period("2026-W52/2027-W01")
+    assert (weeks.start, weeks.end) == (
+        datetime.datetime(2026, 12, 21, tzinfo=UTC), datetime.datetime(2027, 1, 11, tzinfo=UTC),
+    )  # fmt: skip
+
+
+def test_a_berlin_month_has_an_hour_more_when_summer_time_ends() -> None:
+    assert parse_period("2026-10", "Europe/Berlin").hours == 745
+    assert parse_period("2026-03", "Europe/Berlin").hours == 743
+
+
+@pytest.mark.parametrize("text", ["2026-13", "last week", "2026-W", "", "2026-Q5", "2026-02-30", "2026-W47/2026-W46"])
 def test_a_bad_period_is_one_line_naming_the_flag(text: str) -> None:
     with pytest.raises(ValueError, match=r"^--period: "):
         parse_period(text)

@@ -30,9 +30,8 @@ from sre_operator.generate.incident import pagerduty_json
 from sre_operator.generate.names import DEFAULT_RUNBOOK_BASE_URL
 from sre_operator.models import ErrorBudgetPolicy, Parsed, ServiceReliabilityPlan
 from sre_operator.models.schema import all_crds
-from sre_operator.reports import parse_period, period_queries, render_report
+from sre_operator.reports import IncidentSummary, figures_from, parse_period, period_queries, render_report
 from sre_operator.reports.period import last_complete
-from sre_operator.reports.report import figures_from
 
 
 class _ReadableDumper(yaml.SafeDumper):
@@ -207,6 +206,7 @@ RUN_SETTINGS: tuple[tuple[str, str], ...] = (
     ("--cadvisor-selector", "label matchers of cAdvisor series for the saturation rules (kube-prometheus' by default)"),
     ("--kube-state-metrics-selector", 'label matchers of kube-state-metrics series (default job="kube-state-metrics")'),
     ("--capacity-interval", "seconds between checks of spec.capacity against the live workloads (default 300)"),
+    ("--report-interval", "seconds between looks for reliability reports due on reporting.cadence (default 3600)"),
     ("--alertmanager-token-file", "bearer token Alertmanager must send to POST /v1/alertmanager"),
     ("--alertmanager-receiver-url", "where Alertmanager reaches that receiver; the routing sends pages there too"),
     ("--alertmanager-token-secret", "NAME:KEY of the Secret with that token, as the routing references it"),
@@ -294,8 +294,26 @@ def cmd_webhook_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _incident_objects(documents: Sequence[SourceDocument]) -> tuple[list[dict[str, Any]], list[SourceDocument]]:
+    """Incidents given to ``report`` (one by one or as ``kubectl get incidents -o yaml``'s List), and the rest."""
+    incidents: list[dict[str, Any]] = []
+    rest: list[SourceDocument] = []
+    for document in documents:
+        body = document.body if isinstance(document.body, dict) else {}
+        items = body.get("items") if body.get("kind") == "List" else [body]
+        found = [i for i in items or [] if isinstance(i, dict) and i.get("kind") == "Incident"]
+        if found and len(found) == len(items or []):
+            incidents += found
+        else:
+            rest.append(document)
+    return incidents, rest
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    parsed, problems = _parsed_or_problems(args.files)
+    documents, problems = _load(args.files)
+    incident_objects, documents = _incident_objects(documents)
+    parsed = parse_all(documents)
+    problems += [problem for item in parsed for problem in item.problems]
     if problems:
         _report(problems, sys.stderr)
         return 1
@@ -328,8 +346,23 @@ def cmd_report(args: argparse.Namespace) -> int:
             policy = (
                 policies.get((plan.metadata.namespace, plan.spec.release.policy_ref)) if plan.spec.release else None
             )
+            incidents = (
+                [
+                    IncidentSummary.from_object(i)
+                    for i in incident_objects
+                    if (i.get("metadata") or {}).get("namespace") == plan.metadata.namespace
+                    and ((i.get("spec") or {}).get("planRef") or {}).get("name") == plan.metadata.name
+                ]
+                if incident_objects
+                else None
+            )
             text = render_report(
-                plan, period, figures_from(plan, period, answers), today, policy.spec.review_by if policy else None
+                plan,
+                period,
+                figures_from(plan, period, answers),
+                today,
+                policy.spec.review_by if policy else None,
+                incidents,
             )
             if output is None:
                 sys.stdout.write(text)
@@ -412,7 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("files", nargs="+", help="YAML files of plans (and their policies, for review dates)")
     report.add_argument("--prometheus-url", required=True, help="Prometheus HTTP API holding the plans' series")
     report.add_argument("--prometheus-bearer-token-file", help="bearer token for Prometheus")
-    report.add_argument("--period", help="2026-11 (a month) or 2026-W47 (an ISO week); default: the last complete one")
+    report.add_argument(
+        "--period",
+        help="2026-11-25, 2026-W47, 2026-11, 2026-Q4 or a range such as 2026-W46/2026-W47; default: the last complete period of the plan's cadence",
+    )
     report.add_argument("-o", "--output", help="write one Markdown file per plan into this folder")
     report.set_defaults(run=cmd_report)
 

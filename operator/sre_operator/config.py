@@ -48,11 +48,13 @@ class OperatorConfig:
     webhook_cert_dir: str = ""
     """Folder with tls.crt and tls.key; empty makes a self-signed pair at start-up."""
     capacity_interval: float = 300.0
+    """Seconds between checks of spec.capacity against the live workloads (plans that name workloads only)."""
+    report_interval: float = 3600.0
+    """Seconds between looks for reliability reports due (a period that ended); each is written once."""
     cadvisor_selector: str = 'job="kubelet", metrics_path="/metrics/cadvisor"'
     """Label matchers of the cAdvisor series the saturation rules read."""
     kube_state_metrics_selector: str = 'job="kube-state-metrics"'
     """Label matchers of the kube-state-metrics series the saturation rules read."""
-    """Seconds between checks of spec.capacity against the live workloads (plans that name workloads only)."""
     alertmanager_token_file: str = ""
     """Bearer token Alertmanager must send to the receiver; empty turns the receiver off."""
     alertmanager_receiver_url: str = "http://sre-operator.sre-operator.svc:8080/v1/alertmanager"
@@ -115,6 +117,7 @@ class OperatorConfig:
             webhook_cert_dir=get("WEBHOOK_CERT_DIR", ""),
             alertmanager_token_file=get("ALERTMANAGER_TOKEN_FILE", ""),
             capacity_interval=seconds("CAPACITY_INTERVAL", cls.capacity_interval),
+            report_interval=seconds("REPORT_INTERVAL", cls.report_interval),
             cadvisor_selector=matchers("CADVISOR_SELECTOR", cls.cadvisor_selector),
             kube_state_metrics_selector=matchers("KUBE_STATE_METRICS_SELECTOR", cls.kube_state_metrics_selector),
             alertmanager_receiver_url=get("ALERTMANAGER_RECEIVER_URL", cls.alertmanager_receiver_url),

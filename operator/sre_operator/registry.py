@@ -114,15 +114,20 @@ class Registry:
         known = self.get("ServiceReliabilityPlan", namespace, name)
         return known.model if known and isinstance(known.model, ServiceReliabilityPlan) else None
 
+    def incidents_of(self, namespace: str, plan: str) -> list[tuple[Known, Incident]]:
+        """The plan's valid incidents, by name."""
+        table = self.objects["Incident"]
+        found = []
+        for name in sorted(self._incidents.get((namespace, plan), ())):
+            known = table.get((namespace, name))
+            if known is not None and isinstance(known.model, Incident):
+                found.append((known, known.model))
+        return found
+
     def reviewed_postmortems(self, namespace: str, plan: str) -> dict[str, str]:
         """SLO -> link of the latest postmortem of the plan's incidents that is Reviewed (or Closed) with a link."""
         found: dict[str, tuple[str, str]] = {}
-        table = self.objects["Incident"]
-        for name in sorted(self._incidents.get((namespace, plan), ())):
-            known = table.get((namespace, name))
-            incident = known.model if known is not None else None
-            if known is None or not isinstance(incident, Incident):
-                continue
+        for known, incident in self.incidents_of(namespace, plan):
             postmortem = incident.spec.postmortem
             if postmortem.state not in ("Reviewed", "Closed") or not postmortem.url:
                 continue

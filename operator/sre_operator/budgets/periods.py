@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sre_operator.budgets.prometheus import PrometheusClient
+from sre_operator.reports import SloQueries
 
 
 async def period_answers(
-    client: PrometheusClient, queries: Mapping[str, tuple[str, str]]
-) -> dict[str, tuple[float | None, int]]:
-    """Per SLO: the period's error ratio (None without data) and the hours with data."""
-    found: dict[str, tuple[float | None, int]] = {}
-    for slo, (ratio_query, hours_query) in queries.items():
-        ratio = await client.query(ratio_query)
-        hours = await client.query(hours_query)
+    client: PrometheusClient, queries: Mapping[str, SloQueries]
+) -> dict[str, tuple[float | None, int, float]]:
+    """Per SLO: the period's error ratio (None without data), the hours with data and the minutes paging."""
+    found: dict[str, tuple[float | None, int, float]] = {}
+    for slo, asked in queries.items():
+        ratio = await client.query(asked.error_ratio)
+        hours = await client.query(asked.hours_with_data)
+        paging = await client.query(asked.paging_minutes)
         value = float(ratio[0]["value"][1]) if ratio else None
         counted = int(float(hours[0]["value"][1])) if hours else 0
-        found[slo] = (None if value is None or value != value else value, counted)  # NaN: no requests at all
+        minutes = float(paging[0]["value"][1]) if paging else 0.0
+        found[slo] = (None if value is None or value != value else value, counted, minutes)  # NaN: no requests
     return found

@@ -22,6 +22,7 @@ from sre_operator.handlers.capacity import check_capacity_forever
 from sre_operator.handlers.children import child_changed
 from sre_operator.handlers.evaluation import admission_recorder, evaluate_forever, record_admissions
 from sre_operator.handlers.incidents import receiver_queue, take_notifications
+from sre_operator.handlers.reports import write_reports_forever
 from sre_operator.handlers.state import CONFIG, GROUP, OperatorState, render_options, state_of
 from sre_operator.http import (
     AlertmanagerReceiver,
@@ -137,6 +138,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     tasks = [
         asyncio.create_task(evaluate_forever(state, wake), name="budget-evaluation"),
         asyncio.create_task(check_capacity_forever(state), name="capacity-checks"),
+        asyncio.create_task(write_reports_forever(state), name="reliability-reports"),
     ]
     receiver = None
     if config.alertmanager_token_file:

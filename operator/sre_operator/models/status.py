@@ -53,6 +53,13 @@ class CorrectiveActionsStatus(StatusModel):
     )
 
 
+class WrittenReport(StatusModel):
+    name: str = Field(description="Which report: the cadence (weekly, monthly...) or calendar-<period>-<zone>.")
+    period: str = Field(description="The period it covers, such as 2026-W47 or 2026-11.")
+    config_map: str = Field(description="ConfigMap holding it, key <name>.md.")
+    written_at: str = Field(description="When it was written (RFC 3339).")
+
+
 class PlanStatus(StatusModel):
     observed_generation: int = Field(default=0, description="metadata.generation the status describes.")
     conditions: list[Condition] = Field(default_factory=list, description="Valid, Ready and Complete.")
@@ -74,6 +81,9 @@ class PlanStatus(StatusModel):
     lowest_budget_remaining: str = Field(default="", description="Lowest remaining budget of any SLO, as a percentage.")
     corrective_actions: CorrectiveActionsStatus | None = Field(
         default=None, description="Corrective actions not done yet, by priority, and the overdue ones."
+    )
+    reports: list[WrittenReport] = Field(
+        default_factory=list, description="The reliability reports last written on reporting.cadence and calendars."
     )
 
 

@@ -2,6 +2,27 @@
 answers, which the caller fetches)."""
 
 from sre_operator.reports.period import Period, parse_period
-from sre_operator.reports.report import SloFigures, period_queries, render_report
+from sre_operator.reports.report import (
+    IncidentSummary,
+    SloFigures,
+    SloQueries,
+    figures_from,
+    period_queries,
+    render_report,
+    report_config_map,
+)
+from sre_operator.reports.schedule import ScheduledReport, scheduled_reports
 
-__all__ = ["Period", "SloFigures", "parse_period", "period_queries", "render_report"]
+__all__ = [
+    "IncidentSummary",
+    "Period",
+    "ScheduledReport",
+    "SloFigures",
+    "SloQueries",
+    "figures_from",
+    "parse_period",
+    "period_queries",
+    "render_report",
+    "report_config_map",
+    "scheduled_reports",
+]

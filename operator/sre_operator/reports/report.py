@@ -7,6 +7,7 @@ import datetime
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sre_operator.durations import format_duration
 from sre_operator.generate import names
@@ -15,6 +16,7 @@ from sre_operator.generate.options import DEFAULT_OPTIONS, RenderOptions
 from sre_operator.generate.rules import SloContext
 from sre_operator.generate.sli import ExpressionSli, build_sli
 from sre_operator.incidents.actions import report as actions_report
+from sre_operator.models.base import API_GROUP
 from sre_operator.models.plan import ServiceReliabilityPlan
 from sre_operator.reports.period import Period
 
@@ -30,6 +32,7 @@ class SloFigures:
     hours: int
     error_ratio: float | None  # None: no data in the period
     budget: float
+    paging_minutes: float = 0.0  # minutes the page alert fired in the period
 
     @property
     def attainment(self) -> float | None:
@@ -52,10 +55,58 @@ class SloFigures:
         return "complete"
 
 
+@dataclass(frozen=True)
+class IncidentSummary:
+    """An Incident of the plan as the report lists it (from its object; pure)."""
+
+    name: str
+    severity: str
+    state: str
+    started_at: str
+    slos: tuple[str, ...]
+    budget_spent: str
+    postmortem_required: bool
+    postmortem_state: str
+    postmortem_url: str
+
+    @classmethod
+    def from_object(cls, incident: Mapping[str, Any]) -> IncidentSummary:
+        spec, status = incident.get("spec") or {}, incident.get("status") or {}
+        postmortem = spec.get("postmortem") or {}
+        return cls(
+            name=str((incident.get("metadata") or {}).get("name", "")),
+            severity=str(spec.get("severity", "")),
+            state=str(status.get("state", "")),
+            started_at=str(status.get("startedAt", "")),
+            slos=tuple(str(s) for s in status.get("slos") or []),
+            budget_spent=str(status.get("budgetSpent", "")),
+            postmortem_required=bool(status.get("postmortemRequired")),
+            postmortem_state=str(postmortem.get("state", "Draft")),
+            postmortem_url=str(postmortem.get("url", "")),
+        )
+
+    def started_in(self, period: Period) -> bool:
+        if not self.started_at:
+            return False
+        started = datetime.datetime.fromisoformat(self.started_at.replace("Z", "+00:00"))
+        return period.start <= started < period.end
+
+
+@dataclass(frozen=True)
+class SloQueries:
+    error_ratio: str
+    hours_with_data: str
+    paging_minutes: str
+
+
 def period_queries(
-    plan: ServiceReliabilityPlan, period: Period, options: RenderOptions = DEFAULT_OPTIONS
-) -> dict[str, tuple[str, str]]:
-    """Per SLO: (error ratio, hours with data) over the period, from the hourly means the rules record.
+    plan: ServiceReliabilityPlan,
+    period: Period,
+    options: RenderOptions = DEFAULT_OPTIONS,
+    slos: Sequence[str] | None = None,
+) -> dict[str, SloQueries]:
+    """Per SLO (all, or those named): error ratio and hours with data over the period, from the hourly means
+    the rules record, and the minutes its page alert fired (Prometheus' ``ALERTS``, one sample a minute).
 
     The hourly mean stamped at an hour covers the hour before it, so the buckets stamped in (start, end]
     cover the period exactly; the range stops half an interval short of it so Prometheus 2's closed range
@@ -65,6 +116,8 @@ def period_queries(
     at = f"@ {period.end.timestamp():.0f}"
     found = {}
     for slo in plan.spec.slos:
+        if slos is not None and slo.name not in slos:
+            continue
         ctx = SloContext(plan, slo, options)
         identity = ", ".join(ctx.identity)
         if isinstance(build_sli(slo), ExpressionSli):
@@ -78,7 +131,9 @@ def period_queries(
                 f" / on({identity}) sum by ({identity}) (sum_over_time({hourly}[{span}] {at}))"
             )
         count = f"max by ({identity}) (count_over_time({hourly}[{span}] {at}))"
-        found[slo.name] = (ratio, count)
+        alerts = ctx.series("ALERTS", alertname=names.ALERT_PAGE, alertstate="firing")
+        paging = f"sum by ({identity}) (count_over_time({alerts}[{span}] {at}))"
+        found[slo.name] = SloQueries(ratio, count, paging)
     return found
 
 
@@ -92,8 +147,10 @@ def render_report(
     figures: Sequence[SloFigures],
     today: datetime.date,
     policy_review_by: datetime.date | None = None,
+    incidents: Sequence[IncidentSummary] | None = None,
 ) -> str:
-    """The report as Markdown, ending with a JSON block for tools."""
+    """The report as Markdown, ending with a JSON block for tools. ``incidents``: the plan's incidents (those
+    that started in the period are listed); None when they are not known (the command line without them)."""
     meta, reporting = plan.metadata, plan.spec.reporting
     actions = plan.spec.postmortem.corrective_actions if plan.spec.postmortem else []
     counted = actions_report(actions, today, {})
@@ -114,6 +171,8 @@ def render_report(
             f" {_percent(left, 1)} | {f.coverage} |"
         )
     lines += ["", "Budget consumed is the period's errors over the errors its objective allows in the period.", ""]
+    in_period = sorted((i for i in incidents or () if i.started_in(period)), key=lambda i: i.started_at)
+    lines += _incident_lines(figures, in_period if incidents is not None else None)
     lines += ["## Corrective actions", ""]
     lines.append(
         f"Open: {sum(counted.open.values())} ({_by_priority(counted.open)}); overdue: "
@@ -140,10 +199,46 @@ def render_report(
             }
             for f in figures
         ],
+        "incidents": None if incidents is None else [asdict(i) for i in in_period],
         "correctiveActions": {"open": counted.open, "overdue": counted.overdue},
     }
     lines += ["```json", json.dumps(data, indent=2, sort_keys=True), "```", ""]
     return "\n".join(lines)
+
+
+def _incident_lines(figures: Sequence[SloFigures], incidents: Sequence[IncidentSummary] | None) -> list[str]:
+    lines = ["## Pages and incidents", ""]
+    paging = ", ".join(f"{f.slo} {f.paging_minutes:g} min" for f in figures)
+    lines.append(f"Page alerts firing: {paging}.")
+    if incidents is None:
+        lines += [
+            "",
+            "Incidents are not known to this report (the command line reads them from Incident objects"
+            " given among its files).",
+            "",
+        ]
+        return lines
+    severities: dict[str, int] = {}
+    for incident in incidents:
+        severities[incident.severity or "unset"] = severities.get(incident.severity or "unset", 0) + 1
+    lines += ["", f"Incidents started in the period: {len(incidents)} ({_by_priority(severities)}).", ""]
+    if incidents:
+        lines += [
+            "| incident | severity | started | state | SLOs | budget spent | postmortem |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for i in incidents:
+            postmortem = i.postmortem_state if i.postmortem_required or i.postmortem_url else "not required"
+            if i.postmortem_url:
+                postmortem += f" ([link]({escape_markdown(i.postmortem_url)}))"
+            elif i.postmortem_required:
+                postmortem += ", required"
+            lines.append(
+                f"| {escape_markdown(i.name)} | {escape_markdown(i.severity)} | {i.started_at} | {i.state} |"
+                f" {', '.join(i.slos)} | {i.budget_spent or 'n/a'} | {postmortem} |"
+            )
+        lines.append("")
+    return lines
 
 
 def _by_priority(counts: Mapping[str, int]) -> str:
@@ -151,12 +246,39 @@ def _by_priority(counts: Mapping[str, int]) -> str:
 
 
 def figures_from(
-    plan: ServiceReliabilityPlan, period: Period, answers: Mapping[str, tuple[float | None, int]]
+    plan: ServiceReliabilityPlan, period: Period, answers: Mapping[str, tuple[float | None, int, float]]
 ) -> list[SloFigures]:
-    """SloFigures from the queries' answers: per SLO, (error ratio or None, hours with data)."""
+    """SloFigures of the SLOs answered: per SLO, (error ratio or None, hours with data, minutes paging)."""
     found = []
     for slo in plan.spec.slos:
-        ratio, hours = answers.get(slo.name, (None, 0))
+        if slo.name not in answers:
+            continue
+        ratio, hours, paging = answers[slo.name]
         budget = round(1 - slo.objective / 100, 10)
-        found.append(SloFigures(slo.name, slo.objective, hours, period.hours, ratio if hours else None, budget))
+        found.append(SloFigures(slo.name, slo.objective, hours, period.hours, ratio if hours else None, budget, paging))
     return found
+
+
+def report_config_map(plan: ServiceReliabilityPlan, plan_uid: str, texts: Mapping[str, str]) -> dict[str, Any]:
+    """``<plan>-reports``: one key ``<report>.md`` per scheduled report, owned by the plan. It carries the plan
+    label but not the managed-by one: it is written on a schedule, not rendered from the spec, so the
+    children's watch leaves it alone."""
+    meta = plan.metadata
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": f"{meta.name}-reports"[:253],
+            "namespace": meta.namespace,
+            "labels": {names.PLAN_LABEL: meta.name, "app.kubernetes.io/component": "reliability-report"},
+            "ownerReferences": [
+                {
+                    "apiVersion": f"{API_GROUP}/v1alpha1",
+                    "kind": "ServiceReliabilityPlan",
+                    "name": meta.name,
+                    "uid": plan_uid,
+                }
+            ],
+        },
+        "data": {f"{name}.md": text for name, text in sorted(texts.items())},
+    }

@@ -1,0 +1,89 @@
+"""Reliability reports on each plan's reporting.cadence and calendars: every ``--report-interval`` seconds,
+the reports whose period has ended and that status.reports does not list yet are read from Prometheus,
+written to the ConfigMap ``<plan>-reports`` and announced. A plan whose reports are current costs nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+
+from kubernetes.client.exceptions import ApiException
+
+from sre_operator.budgets import QueryFailed
+from sre_operator.budgets.periods import period_answers
+from sre_operator.handlers.state import OperatorState, render_options
+from sre_operator.k8s.client import INCIDENT, PLAN
+from sre_operator.models import ServiceReliabilityPlan
+from sre_operator.registry import Known
+from sre_operator.reports import IncidentSummary, figures_from, period_queries, render_report, scheduled_reports
+from sre_operator.reports.report import report_config_map
+from sre_operator.status import now_rfc3339
+
+logger = logging.getLogger(__name__)
+
+
+def _incidents(state: OperatorState, known: Known) -> list[IncidentSummary]:
+    """Listed when a report is due (rarely), so a report written just after a restart misses none; by planRef,
+    so incidents people declared by hand count too."""
+    listed = state.cluster.list(INCIDENT, known.namespace)
+    return [
+        IncidentSummary.from_object(incident)
+        for incident in listed
+        if ((incident.get("spec") or {}).get("planRef") or {}).get("name") == known.name
+    ]
+
+
+async def write_due_reports(
+    state: OperatorState, known: Known, plan: ServiceReliabilityPlan, now: datetime.datetime
+) -> None:
+    schedule = scheduled_reports(plan, now)
+    written = {str(r.get("name")): str(r.get("period")) for r in known.status.get("reports") or []}
+    if state.prometheus is None or all(written.get(s.name) == s.period.label for s in schedule):
+        return
+    options = render_options(state.config)
+    policy = state.registry.policy(known.namespace, plan.spec.release.policy_ref) if plan.spec.release else None
+    incidents = await asyncio.to_thread(_incidents, state, known)
+    texts = {}
+    for scheduled in schedule:
+        answers = await period_answers(
+            state.prometheus, period_queries(plan, scheduled.period, options, scheduled.slos)
+        )
+        texts[scheduled.name] = render_report(
+            plan,
+            scheduled.period,
+            figures_from(plan, scheduled.period, answers),
+            now.date(),
+            policy.spec.review_by if policy else None,
+            incidents,
+        )
+    config_map = report_config_map(plan, known.uid, texts)
+    await asyncio.to_thread(state.cluster.apply, config_map)
+    at, name = now_rfc3339(), config_map["metadata"]["name"]
+    reports = [{"name": s.name, "period": s.period.label, "configMap": name, "writtenAt": at} for s in schedule]
+    patch = {"status": {"reports": reports}}
+    await asyncio.to_thread(state.cluster.patch, PLAN, known.namespace, known.name, patch, subresource="status")
+    new = ", ".join(f"{s.name} {s.period.label}" for s in schedule if written.get(s.name) != s.period.label)
+    message = f"Reliability report written to ConfigMap {name}: {new}"
+    await asyncio.to_thread(state.cluster.post_event, known.reference, "Normal", "ReportWritten", message)
+
+
+async def write_reports(state: OperatorState) -> None:
+    now = datetime.datetime.now(datetime.UTC)
+    for known, plan in list(state.registry.plans()):
+        try:
+            await write_due_reports(state, known, plan, now)
+        except QueryFailed as error:
+            logger.warning("report of plan %s/%s not written: %s", known.namespace, known.name, error)
+        except ApiException as error:
+            logger.warning(
+                "report of plan %s/%s not written: %s %s", known.namespace, known.name, error.status, error.reason
+            )
+
+
+async def write_reports_forever(state: OperatorState) -> None:
+    # The registry fills from the watches first: look once it has had time to, then on the interval.
+    await asyncio.sleep(min(60.0, state.config.report_interval))
+    while True:
+        await write_reports(state)
+        await asyncio.sleep(state.config.report_interval)

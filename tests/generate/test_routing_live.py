@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime
 import http.server
 import json
-import signal
-import subprocess
 import threading
 import time
 import urllib.request
@@ -20,6 +18,7 @@ import pytest
 
 from sre_operator.generate.routing import SECRETS_MOUNT, dump_yaml, raw_routing
 from tests.conftest import plan_from_yaml, require_program
+from tests.support.alertmanager import live_alertmanager
 from tests.support.controlplane import free_port
 from tests.support.operator import wait_for
 
@@ -94,35 +93,8 @@ def alertmanager(tmp_path: Path, receiver: str) -> Iterator[str]:
     for wait in ("30s", "5m"):
         text = text.replace(f"group_wait: {wait}", "group_wait: 1s")
     (tmp_path / "alertmanager.yml").write_text(text)
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={tmp_path / 'alertmanager.yml'}",
-            f"--storage.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        stdout=(tmp_path / "alertmanager.log").open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _ready(url, process), timeout=30, what="alertmanager ready")
+    with live_alertmanager(binary, tmp_path / "alertmanager.yml", tmp_path) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(20)
-
-
-def _ready(url: str, process: subprocess.Popen[bytes]) -> bool:
-    assert process.poll() is None, "alertmanager exited"
-    try:
-        with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as answer:
-            return answer.status == 200
-    except OSError:
-        return False
 
 
 def alert(service: str, name: str, severity: str) -> dict[str, Any]:

@@ -83,6 +83,8 @@ def operator_in_process(
     ``settings`` are operator settings by their variable's name without the prefix (PROMETHEUS_URL=...).
     """
     flags, running = addresses(cert_dir)
+    if "HTTP_ADDRESS" in settings:  # a test that must know the address before the operator starts
+        running = RunningOperator(f"http://{settings['HTTP_ADDRESS']}", running.webhook)
     given = {flags[i].removeprefix("--").upper().replace("-", "_"): flags[i + 1] for i in range(0, len(flags), 2)}
     values = {**given, **settings, "KUBECONFIG": str(kubeconfig)}
     saved = {name: os.environ.get(ENV_PREFIX + name) for name in values}

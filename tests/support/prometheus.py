@@ -38,6 +38,11 @@ LEVELS = (
 )
 
 
+def history_start(end: int) -> int:
+    """Where the backfilled counters start: the history, and an hour before it for the first hourly means."""
+    return end - HISTORY_DAYS * DAY - 3600
+
+
 @dataclass(frozen=True)
 class Traffic:
     """A service's steady traffic: requests per second and the share of them that fail."""
@@ -77,6 +82,8 @@ class LivePrometheus:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     end: int = 0
+    # What a running Prometheus adds to the bare configuration: scrape jobs, rule files, Alertmanagers.
+    live_config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -88,7 +95,8 @@ class LivePrometheus:
 
     def start(self) -> None:
         config = self.folder / "prometheus.yml"
-        config.write_text(yaml.safe_dump({"global": {"evaluation_interval": "1m"}, "scrape_configs": []}))
+        bare: dict[str, Any] = {"global": {"evaluation_interval": "1m"}, "scrape_configs": []}
+        config.write_text(yaml.safe_dump({**bare, **self.live_config}))
         log = (self.folder / "prometheus.log").open("ab")
         self.process = subprocess.Popen(
             [
@@ -141,7 +149,7 @@ class LivePrometheus:
         """30 days of counters up to ``end``, then the recorded series: the 5-minute rates over the whole
         history, and the levels that read them over the last minutes (budgets are read at the latest sample)."""
         self.end = end
-        start = end - HISTORY_DAYS * DAY - 3600
+        start = history_start(end)
         raw = self.folder / "raw.om"
         raw.write_text(openmetrics(traffic, start, end), encoding="utf-8")
         self.data.mkdir(parents=True, exist_ok=True)
@@ -150,7 +158,10 @@ class LivePrometheus:
         self.start()
         level_names = ["|".join(sorted(names_of_level)) for names_of_level in LEVELS]
         for index, level in enumerate(split_levels(groups)):
-            rules = self.folder / f"level-{index}.rules.yaml"
+            # A level evaluated twice is written to the same file both times: promtool offsets a group's
+            # evaluations by a hash of its name and file, and only the same offsets make the second pass's
+            # samples replace the first's instead of doubling the series (which halves live samples' weight).
+            rules = self.folder / f"level-{LEVELS.index(LEVELS[index])}.rules.yaml"
             rules.write_text(yaml.safe_dump({"groups": level}, sort_keys=False), encoding="utf-8")
             blocks = self.folder / f"level-{index}"
             blocks.mkdir()

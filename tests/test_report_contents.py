@@ -92,3 +92,17 @@ def test_the_reports_config_map_belongs_to_the_plan_and_is_left_alone_by_the_chi
     assert sorted(config_map["data"]) == ["calendar-month-utc.md", "weekly.md"]
     assert config_map["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
     assert "app.kubernetes.io/managed-by" not in config_map["metadata"]["labels"]
+
+
+def test_text_of_a_hand_declared_incident_cannot_break_the_table_or_inject_a_link() -> None:
+    hostile = IncidentSummary.from_object(
+        {
+            "metadata": {"name": "api-hand"},
+            "spec": {"severity": "SEV1 | [click](https://evil)", "postmortem": {"state": "Draft"}},
+            "status": {"state": "<b>Open</b>", "startedAt": "2026-11-18T10:00:00Z", "slos": ["a|b"]},
+        }
+    )
+    text, _ = render([hostile])
+    (row,) = [line for line in text.splitlines() if line.startswith("| api-hand")]
+    assert row.count(" | ") == 6, row  # seven cells, as the header has
+    assert "[click](" not in row and "<b>" not in row

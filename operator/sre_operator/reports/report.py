@@ -228,15 +228,16 @@ def _incident_lines(figures: Sequence[SloFigures], incidents: Sequence[IncidentS
             "|---|---|---|---|---|---|---|",
         ]
         for i in incidents:
-            postmortem = i.postmortem_state if i.postmortem_required or i.postmortem_url else "not required"
+            # Hand-declared Incidents may carry any text in these fields: every one is escaped.
+            postmortem = (
+                escape_markdown(i.postmortem_state) if i.postmortem_required or i.postmortem_url else "not required"
+            )
             if i.postmortem_url:
                 postmortem += f" ([link]({escape_markdown(i.postmortem_url)}))"
             elif i.postmortem_required:
                 postmortem += ", required"
-            lines.append(
-                f"| {escape_markdown(i.name)} | {escape_markdown(i.severity)} | {i.started_at} | {i.state} |"
-                f" {', '.join(i.slos)} | {i.budget_spent or 'n/a'} | {postmortem} |"
-            )
+            cells = (i.name, i.severity, i.started_at, i.state, ", ".join(i.slos), i.budget_spent or "n/a")
+            lines.append(f"| {' | '.join(escape_markdown(c) for c in cells)} | {postmortem} |")
         lines.append("")
     return lines
 

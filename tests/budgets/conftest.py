@@ -1,4 +1,8 @@
-"""One live Prometheus with 30 days of backfilled history for every budget test (built once: about a minute)."""
+"""One live Prometheus with 30 days of backfilled history for every budget test (built once: about a minute).
+
+Its history ends when it is built and nothing records after that, so tests that read budgets "now" (as the
+operator does) must run within Prometheus' 5-minute lookback of it: slow tests do not belong in this folder.
+"""
 
 from __future__ import annotations
 

@@ -299,7 +299,7 @@ def budget_by_hand(loop: Loop, started_at: str, resolved_at: str) -> float:
 
 
 def test_an_error_burst_becomes_one_incident_with_its_budget_and_a_postmortem_draft(
-    loop: Loop, control_plane: ControlPlane, request: pytest.FixtureRequest
+    loop: Loop, control_plane: ControlPlane, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert incidents(control_plane) == []
     began = time.time()
@@ -345,10 +345,9 @@ def test_an_error_burst_becomes_one_incident_with_its_budget_and_a_postmortem_dr
 
     consumed = status["budgetConsumed"]["availability"]
     by_hand = budget_by_hand(loop, status["startedAt"], status["resolvedAt"])
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(
-            f"incident loop: paged {when(status['startedAt']) - began:.0f}s after the burst began, resolved"
+    with capsys.disabled():
+        print(
+            f"\nincident loop: paged {when(status['startedAt']) - began:.0f}s after the burst began, resolved"
             f" {when(status['resolvedAt']) - began:.0f}s after; budget {consumed:.4%} measured, {by_hand:.4%} by hand"
         )
     assert consumed == pytest.approx(by_hand, rel=0.01)

@@ -442,7 +442,11 @@ def build_parser() -> argparse.ArgumentParser:
     webhook.set_defaults(run=cmd_webhook_config)
 
     report = verbs.add_parser("report", help="a reliability report per plan over a period, read from Prometheus")
-    report.add_argument("files", nargs="+", help="YAML files of plans (and their policies, for review dates)")
+    report.add_argument(
+        "files",
+        nargs="+",
+        help="YAML files of plans, their policies (review dates) and Incidents (kubectl get inc -o yaml)",
+    )
     report.add_argument("--prometheus-url", required=True, help="Prometheus HTTP API holding the plans' series")
     report.add_argument("--prometheus-bearer-token-file", help="bearer token for Prometheus")
     report.add_argument(

@@ -64,13 +64,16 @@ class BurstyTraffic:
             counted += REQUESTS_PER_SECOND * (BURST_ERROR_RATIO - BASELINE_ERROR_RATIO) * overlap
         return counted
 
-    def exposition(self, at: float) -> str:
+    def exposition(self, at_ms: int) -> str:
+        """The counters at ``at_ms``, stamped with it: on a busy machine the scrape's own timestamp (when it
+        started) can be a large part of a second before this handler runs."""
+        at = at_ms / 1000
         errors = self.errors(at)
         ok = REQUESTS_PER_SECOND * (at - self.start) - errors
         return (
             "# TYPE http_requests_total counter\n"
-            f'http_requests_total{{job="{SERVICE}",code="200"}} {ok!r}\n'
-            f'http_requests_total{{job="{SERVICE}",code="500"}} {errors!r}\n'
+            f'http_requests_total{{job="{SERVICE}",code="200"}} {ok!r} {at_ms}\n'
+            f'http_requests_total{{job="{SERVICE}",code="500"}} {errors!r} {at_ms}\n'
         )
 
 
@@ -78,7 +81,7 @@ class Scraped(http.server.BaseHTTPRequestHandler):
     traffic: ClassVar[BurstyTraffic]
 
     def do_GET(self) -> None:
-        body = Scraped.traffic.exposition(time.time()).encode()
+        body = Scraped.traffic.exposition(int(time.time() * 1000)).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; version=0.0.4")
         self.send_header("Content-Length", str(len(body)))

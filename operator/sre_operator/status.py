@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sre_operator.errors import Problem
-from sre_operator.gates import Decision, Firing, Memory, SloBudget, percent, rfc3339
+from sre_operator.gates import Decision, Firing, Memory, SloBudget, percent
 from sre_operator.gates.decision import FrozenBy
 from sre_operator.generate.routing import business_hours_assumption
 from sre_operator.models.assumptions import plan_assumptions, residual_risks
 from sre_operator.models.gate import Override
 from sre_operator.models.plan import ServiceReliabilityPlan
+from sre_operator.timestamps import parse_rfc3339, rfc3339
 
 
 def now_rfc3339() -> str:
@@ -180,7 +181,7 @@ def memory_from_status(status: dict[str, Any]) -> Memory:
         str(status.get("since") or ""),
         str(status.get("decisionId") or ""),
         frozen_by,
-        datetime.datetime.fromisoformat(recovering.replace("Z", "+00:00")) if recovering else None,
+        parse_rfc3339(recovering) if recovering else None,
     )
 
 

@@ -1,7 +1,7 @@
 """Pure decisions: a policy and budgets in, a gate's state and admission verdicts out. No I/O here."""
 
 from sre_operator.gates.admission import GateView, Record, Verdict, judge, normalised_template
-from sre_operator.gates.decision import Decision, Memory, decide, invalid, rfc3339, transition
+from sre_operator.gates.decision import Decision, Memory, decide, invalid, transition
 from sre_operator.gates.policy import Firing, SloBudget, firings, percent
 
 __all__ = [
@@ -18,6 +18,5 @@ __all__ = [
     "judge",
     "normalised_template",
     "percent",
-    "rfc3339",
     "transition",
 ]

@@ -23,6 +23,7 @@ from sre_operator.durations import seconds
 from sre_operator.gates.policy import Firing, SloBudget, budget_sentence, firings
 from sre_operator.models.gate import Override
 from sre_operator.models.policy import PolicySpec, Unfreeze
+from sre_operator.timestamps import rfc3339
 
 State = Literal["Open", "Frozen", "Evaluating", "Invalid"]
 FrozenBy = Literal["budget", "unknown", "actions", ""]
@@ -56,10 +57,6 @@ class Decision:
     override: Override | None = None
     expired_overrides: tuple[Override, ...] = ()
     dry_run: bool = False
-
-
-def rfc3339(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _unfreeze(policy: PolicySpec) -> Unfreeze:

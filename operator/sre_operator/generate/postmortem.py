@@ -11,12 +11,13 @@ from sre_operator.generate.names import PLAN_LABEL
 from sre_operator.models.assumptions import slo_window
 from sre_operator.models.base import API_GROUP
 from sre_operator.models.plan import ServiceReliabilityPlan
+from sre_operator.timestamps import parse_rfc3339
 
 INCIDENT_LABEL = f"{API_GROUP}/incident"
 
 
 def _when(text: str) -> datetime.datetime | None:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    return parse_rfc3339(text) if text else None
 
 
 def _duration(start: datetime.datetime | None, end: datetime.datetime | None) -> str:

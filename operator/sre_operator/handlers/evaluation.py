@@ -23,7 +23,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from sre_operator.budgets import carry_forward
-from sre_operator.gates import Firing, GateView, Record, SloBudget, firings, rfc3339, transition
+from sre_operator.gates import Firing, GateView, Record, SloBudget, firings, transition
 from sre_operator.gates.book import GateAnswer
 from sre_operator.gates.evaluate import BudgetSource, gate_decision, plan_budgets, policy_name
 from sre_operator.handlers.state import OperatorState
@@ -42,6 +42,7 @@ from sre_operator.status import (
     problem_line,
     with_admission,
 )
+from sre_operator.timestamps import rfc3339
 
 logger = logging.getLogger(__name__)
 

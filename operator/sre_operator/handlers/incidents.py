@@ -25,6 +25,7 @@ from sre_operator.incidents.assess import budget_query, commander, postmortem_re
 from sre_operator.incidents.record import highest_severity
 from sre_operator.k8s.client import INCIDENT
 from sre_operator.models import API_GROUP, ServiceReliabilityPlan
+from sre_operator.timestamps import parse_rfc3339
 
 logger = logging.getLogger(__name__)
 GROUP_LABEL = f"{API_GROUP}/alert-group"
@@ -53,10 +54,6 @@ def _reference(incident: dict[str, Any]) -> dict[str, str]:
         "namespace": metadata["namespace"],
         "uid": metadata.get("uid", ""),
     }
-
-
-def _when(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def by_plan(state: OperatorState, alerts: Sequence[Alert]) -> dict[tuple[str, str], list[Alert]]:
@@ -181,7 +178,9 @@ async def measure_budget(state: OperatorState, incident: dict[str, Any]) -> None
     consumed: dict[str, float] = {}
     prometheus = state.prometheus
     for slo in status.get("slos", []) if prometheus is not None else []:
-        query = budget_query(plan, slo, _when(status["startedAt"]), _when(status["resolvedAt"]), options)
+        query = budget_query(
+            plan, slo, parse_rfc3339(status["startedAt"]), parse_rfc3339(status["resolvedAt"]), options
+        )
         if query is None or prometheus is None:
             continue
         try:

@@ -1,7 +1,7 @@
 """Incidents from pages: Alertmanager's notifications parsed and folded into Incident status (pure)."""
 
 from sre_operator.incidents.notification import Alert, Notification, NotificationError, parse_notification
-from sre_operator.incidents.record import Recorded, incident_name, opens_new_incident, record, rfc3339
+from sre_operator.incidents.record import Recorded, incident_name, opens_new_incident, record
 
 __all__ = [
     "Alert",
@@ -12,5 +12,4 @@ __all__ = [
     "opens_new_incident",
     "parse_notification",
     "record",
-    "rfc3339",
 ]

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sre_operator.timestamps import parse_rfc3339
+
 
 class NotificationError(ValueError):
     """A notification that is not Alertmanager's version 4 payload; the message names the field."""
@@ -52,11 +54,9 @@ def _time(data: Mapping[str, Any], key: str, at: str) -> datetime.datetime | Non
     if not isinstance(value, str):
         raise NotificationError(f"{at}{key}: must be an RFC 3339 time")
     try:
-        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_rfc3339(value)
     except ValueError:
         raise NotificationError(f"{at}{key}: {value!r} is not an RFC 3339 time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.UTC)
     # Alertmanager writes Go's zero time (0001-01-01) for an alert that has not ended.
     return None if parsed.year <= 1 else parsed
 

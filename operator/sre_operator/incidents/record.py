@@ -13,12 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sre_operator.incidents.notification import Alert
+from sre_operator.timestamps import parse_rfc3339, rfc3339
 
 SEVERITY_ORDER = ("critical", "warning", "info")
-
-
-def rfc3339(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -137,6 +134,6 @@ def _describe(alert: Alert) -> str:
 
 def incident_name(plan: str, started_at: str, slos: Iterable[str]) -> str:
     """``checkout-20261125-1412-availability``: the plan, the first firing (UTC, to the minute), the SLO."""
-    moment = datetime.datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+    moment = parse_rfc3339(started_at)
     slo = "-".join(sorted(slos)) or "alerts"
     return f"{plan}-{moment:%Y%m%d-%H%M}-{slo}"[:253].rstrip("-.")

@@ -12,6 +12,8 @@ from typing import Any, cast
 import kubernetes
 from kubernetes.client.exceptions import ApiException
 
+from sre_operator.timestamps import rfc3339
+
 FIELD_MANAGER = "sre-operator"
 
 
@@ -196,7 +198,7 @@ class Cluster:
 
     def post_event(self, involved: dict[str, str], event_type: str, reason: str, message: str) -> None:
         """A core/v1 Event about ``involved`` (apiVersion, kind, name, namespace, uid)."""
-        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = rfc3339(datetime.datetime.now(datetime.UTC))
         event = {
             "apiVersion": "v1",
             "kind": "Event",

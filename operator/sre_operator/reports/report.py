@@ -19,6 +19,7 @@ from sre_operator.incidents.actions import report as actions_report
 from sre_operator.models.base import API_GROUP
 from sre_operator.models.plan import ServiceReliabilityPlan
 from sre_operator.reports.period import Period
+from sre_operator.timestamps import parse_rfc3339
 
 # Below this share of the period's hours with data, figures are marked partial.
 COMPLETE_SHARE = 0.9
@@ -88,8 +89,7 @@ class IncidentSummary:
     def started_in(self, period: Period) -> bool:
         if not self.started_at:
             return False
-        started = datetime.datetime.fromisoformat(self.started_at.replace("Z", "+00:00"))
-        return period.start <= started < period.end
+        return period.start <= parse_rfc3339(self.started_at) < period.end
 
 
 @dataclass(frozen=True)

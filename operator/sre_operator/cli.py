@@ -20,7 +20,7 @@ from typing import Any, TextIO
 import yaml
 
 from sre_operator.budgets import PrometheusClient, PrometheusSettings, QueryFailed
-from sre_operator.budgets.periods import period_answers
+from sre_operator.budgets.periods import period_report
 from sre_operator.documents import SourceDocument, load_embedded_examples, load_files, parse_all
 from sre_operator.errors import Problem
 from sre_operator.generate import RenderOptions
@@ -30,7 +30,7 @@ from sre_operator.generate.incident import pagerduty_json
 from sre_operator.generate.names import DEFAULT_RUNBOOK_BASE_URL
 from sre_operator.models import ErrorBudgetPolicy, Parsed, ServiceReliabilityPlan
 from sre_operator.models.schema import all_crds
-from sre_operator.reports import IncidentSummary, figures_from, parse_period, period_queries, render_report
+from sre_operator.reports import ReportContext, parse_period, plan_incidents
 from sre_operator.reports.period import last_complete
 
 
@@ -338,32 +338,20 @@ def cmd_report(args: argparse.Namespace) -> int:
             except ValueError as error:
                 print(error, file=sys.stderr)
                 return 2
-            try:
-                answers = asyncio.run(period_answers(client, period_queries(plan, period)))
-            except QueryFailed as error:
-                print(f"prometheus: {error}", file=sys.stderr)
-                return 1
             policy = (
                 policies.get((plan.metadata.namespace, plan.spec.release.policy_ref)) if plan.spec.release else None
             )
             incidents = (
-                [
-                    IncidentSummary.from_object(i)
-                    for i in incident_objects
-                    if (i.get("metadata") or {}).get("namespace") == plan.metadata.namespace
-                    and ((i.get("spec") or {}).get("planRef") or {}).get("name") == plan.metadata.name
-                ]
+                plan_incidents(incident_objects, plan.metadata.namespace, plan.metadata.name)
                 if incident_objects
                 else None
             )
-            text = render_report(
-                plan,
-                period,
-                figures_from(plan, period, answers),
-                today,
-                policy.spec.review_by if policy else None,
-                incidents,
-            )
+            review = ReportContext(today, policy.spec.review_by if policy else None, incidents)
+            try:
+                text = asyncio.run(period_report(client, plan, period, review))
+            except QueryFailed as error:
+                print(f"prometheus: {error}", file=sys.stderr)
+                return 1
             if output is None:
                 sys.stdout.write(text)
             else:

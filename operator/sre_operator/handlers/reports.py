@@ -11,27 +11,20 @@ import logging
 from kubernetes.client.exceptions import ApiException
 
 from sre_operator.budgets import QueryFailed
-from sre_operator.budgets.periods import period_answers
+from sre_operator.budgets.periods import period_report
 from sre_operator.handlers.state import OperatorState, render_options
 from sre_operator.k8s.client import INCIDENT, PLAN
 from sre_operator.models import ServiceReliabilityPlan
 from sre_operator.registry import Known
-from sre_operator.reports import IncidentSummary, figures_from, period_queries, render_report, scheduled_reports
-from sre_operator.reports.report import report_config_map
+from sre_operator.reports import IncidentSummary, ReportContext, plan_incidents, report_config_map, scheduled_reports
 from sre_operator.status import now_rfc3339
 
 logger = logging.getLogger(__name__)
 
 
 def _incidents(state: OperatorState, known: Known) -> list[IncidentSummary]:
-    """Listed when a report is due (rarely), so a report written just after a restart misses none; by planRef,
-    so incidents people declared by hand count too."""
-    listed = state.cluster.list(INCIDENT, known.namespace)
-    return [
-        IncidentSummary.from_object(incident)
-        for incident in listed
-        if ((incident.get("spec") or {}).get("planRef") or {}).get("name") == known.name
-    ]
+    """Listed when a report is due (rarely), so a report written just after a restart misses none."""
+    return plan_incidents(state.cluster.list(INCIDENT, known.namespace), known.namespace, known.name)
 
 
 async def write_due_reports(
@@ -41,22 +34,12 @@ async def write_due_reports(
     written = {str(r.get("name")): str(r.get("period")) for r in known.status.get("reports") or []}
     if state.prometheus is None or all(written.get(s.name) == s.period.label for s in schedule):
         return
-    options = render_options(state.config)
     policy = state.registry.policy(known.namespace, plan.spec.release.policy_ref) if plan.spec.release else None
-    incidents = await asyncio.to_thread(_incidents, state, known)
-    texts = {}
-    for scheduled in schedule:
-        answers = await period_answers(
-            state.prometheus, period_queries(plan, scheduled.period, options, scheduled.slos)
-        )
-        texts[scheduled.name] = render_report(
-            plan,
-            scheduled.period,
-            figures_from(plan, scheduled.period, answers),
-            now.date(),
-            policy.spec.review_by if policy else None,
-            incidents,
-        )
+    review = ReportContext(
+        now.date(), policy.spec.review_by if policy else None, await asyncio.to_thread(_incidents, state, known)
+    )
+    options = render_options(state.config)
+    texts = {s.name: await period_report(state.prometheus, plan, s.period, review, options, s.slos) for s in schedule}
     config_map = report_config_map(plan, known.uid, texts)
     await asyncio.to_thread(state.cluster.apply, config_map)
     at, name = now_rfc3339(), config_map["metadata"]["name"]

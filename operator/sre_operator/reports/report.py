@@ -92,6 +92,26 @@ class IncidentSummary:
         return period.start <= parse_rfc3339(self.started_at) < period.end
 
 
+def plan_incidents(objects: Sequence[Mapping[str, Any]], namespace: str, plan: str) -> list[IncidentSummary]:
+    """The Incident objects of ``plan`` (by ``spec.planRef``, so hand-declared ones count too)."""
+    return [
+        IncidentSummary.from_object(o)
+        for o in objects
+        if (o.get("metadata") or {}).get("namespace") == namespace
+        and ((o.get("spec") or {}).get("planRef") or {}).get("name") == plan
+    ]
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What a report needs besides the figures: the day it is written, the policy's review date, and the
+    plan's incidents (None: not known, as on the command line without Incident objects)."""
+
+    today: datetime.date
+    policy_review_by: datetime.date | None = None
+    incidents: Sequence[IncidentSummary] | None = None
+
+
 @dataclass(frozen=True)
 class SloQueries:
     error_ratio: str

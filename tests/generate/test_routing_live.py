@@ -5,21 +5,18 @@ as a platform team merges them."""
 from __future__ import annotations
 
 import datetime
-import http.server
 import json
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
 from sre_operator.generate.routing import SECRETS_MOUNT, dump_yaml, raw_routing
 from tests.conftest import plan_from_yaml, require_program
-from tests.support.alertmanager import live_alertmanager
-from tests.support.controlplane import free_port
+from tests.support.alertmanager import live_alertmanager, webhook_sink
 from tests.support.operator import wait_for
 
 
@@ -42,28 +39,13 @@ spec:
     )
 
 
-class Deliveries(http.server.BaseHTTPRequestHandler):
-    received: ClassVar[list[tuple[str, dict[str, Any]]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        Deliveries.received.append((self.path, json.loads(body or b"{}")))
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *_: Any) -> None:
-        pass
+Deliveries = list[tuple[str, dict[str, Any]]]
 
 
 @pytest.fixture()
-def receiver() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Deliveries)
-    Deliveries.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def receiver() -> Iterator[tuple[str, Deliveries]]:
+    with webhook_sink() as sink:
+        yield sink
 
 
 def outside_business_hours() -> str:
@@ -73,7 +55,7 @@ def outside_business_hours() -> str:
 
 
 @pytest.fixture()
-def alertmanager(tmp_path: Path, receiver: str) -> Iterator[str]:
+def alertmanager(tmp_path: Path, receiver: tuple[str, Deliveries]) -> Iterator[str]:
     binary = require_program("prometheus-alertmanager", "bash scripts/test.sh installs 'prometheus-alertmanager'")
     plans = [plan("api"), plan("batch", outside_business_hours())]
     merged: dict[str, Any] = {"route": {"receiver": "default", "routes": []}, "receivers": [{"name": "default"}]}
@@ -87,7 +69,7 @@ def alertmanager(tmp_path: Path, receiver: str) -> Iterator[str]:
         for key in ("page", "ticket"):  # the Secrets, mounted where the configuration reads them
             folder = tmp_path / "secrets" / f"{routed.metadata.name}-hooks"
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / key).write_text(f"{receiver}/{routed.metadata.name}/{key}")
+            (folder / key).write_text(f"{receiver[0]}/{routed.metadata.name}/{key}")
     # Test-only: the mount folder, and waits of seconds instead of minutes.
     text = dump_yaml(merged).replace(SECRETS_MOUNT, str(tmp_path / "secrets"))
     for wait in ("30s", "5m"):
@@ -110,12 +92,15 @@ def post(url: str, alerts: list[dict[str, Any]]) -> None:
         assert answer.status == 200
 
 
-def test_a_page_is_delivered_and_silences_the_ticket_of_the_same_slo(alertmanager: str) -> None:
+def test_a_page_is_delivered_and_silences_the_ticket_of_the_same_slo(
+    alertmanager: str, receiver: tuple[str, Deliveries]
+) -> None:
+    _, delivered = receiver
     post(
         alertmanager,
         [alert("api", "SLOErrorBudgetFastBurn", "critical"), alert("api", "SLOErrorBudgetSlowBurn", "warning")],
     )
-    wait_for(lambda: [p for p, _ in Deliveries.received if p == "/api/page"], timeout=30, what="the page delivered")
+    wait_for(lambda: [p for p, _ in delivered if p == "/api/page"], timeout=30, what="the page delivered")
 
     def inhibited() -> list[str] | None:
         with urllib.request.urlopen(f"{alertmanager}/api/v2/alerts", timeout=5) as answer:
@@ -125,13 +110,16 @@ def test_a_page_is_delivered_and_silences_the_ticket_of_the_same_slo(alertmanage
 
     assert wait_for(inhibited, timeout=15, what="the ticket inhibited by the page")
     time.sleep(3)
-    assert [p for p, _ in Deliveries.received if p == "/api/ticket"] == [], "an inhibited ticket must not notify"
+    assert [p for p, _ in delivered if p == "/api/ticket"] == [], "an inhibited ticket must not notify"
 
 
-def test_a_ticket_waits_for_business_hours_while_a_page_does_not(alertmanager: str) -> None:
+def test_a_ticket_waits_for_business_hours_while_a_page_does_not(
+    alertmanager: str, receiver: tuple[str, Deliveries]
+) -> None:
+    _, delivered = receiver
     page = alert("batch", "SLOErrorBudgetFastBurn", "critical")
     page["labels"]["slo"] = "freshness"  # another SLO: nothing inhibits the ticket below
     post(alertmanager, [alert("batch", "SLOSignalMissing", "warning"), page])
-    wait_for(lambda: [p for p, _ in Deliveries.received if p == "/batch/page"], timeout=30, what="the page")
+    wait_for(lambda: [p for p, _ in delivered if p == "/batch/page"], timeout=30, what="the page")
     time.sleep(4)  # four group waits: the ticket would have been sent by now inside business hours
-    assert [p for p, _ in Deliveries.received if p == "/batch/ticket"] == []
+    assert [p for p, _ in delivered if p == "/batch/ticket"] == []

@@ -26,7 +26,7 @@ import yaml
 from sre_operator.generate import names
 from sre_operator.generate.routing import SECRETS_MOUNT
 from tests.conftest import require_program
-from tests.support.alertmanager import live_alertmanager
+from tests.support.alertmanager import live_alertmanager, webhook_sink
 from tests.support.controlplane import ControlPlane, free_port
 from tests.support.operator import RunningOperator, operator_in_process, plan_condition, wait_for
 from tests.support.prometheus import DAY, HISTORY_DAYS, LivePrometheus, Traffic, history_start
@@ -87,21 +87,6 @@ class Scraped(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-
-class Pager(http.server.BaseHTTPRequestHandler):
-    """Stands in for Slack: what the page receiver delivers."""
-
-    received: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        Pager.received.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}"))
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
 
     def log_message(self, *_: Any) -> None:
         pass
@@ -170,6 +155,7 @@ class Loop:
     prometheus: LivePrometheus
     alertmanager: str
     traffic: BurstyTraffic
+    paged: list[tuple[str, dict[str, Any]]]  # what the page receiver (Slack's stand-in) got
 
 
 @pytest.fixture(scope="module")
@@ -184,16 +170,15 @@ def loop(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) 
     (secrets / "sre-operator-alertmanager").mkdir(parents=True)
     (secrets / "sre-operator-alertmanager" / "token").write_text(TOKEN, encoding="utf-8")
     (secrets / f"{SERVICE}-hooks").mkdir()
-    pager, pager_address = serve(Pager)
-    Pager.received = []
-    (secrets / f"{SERVICE}-hooks" / "page").write_text(f"http://{pager_address}/page", encoding="utf-8")
+    stack = contextlib.ExitStack()
+    pager_url, paged = stack.enter_context(webhook_sink())  # stands in for Slack
+    (secrets / f"{SERVICE}-hooks" / "page").write_text(f"{pager_url}/page", encoding="utf-8")
 
     control_plane.kubectl("create", "namespace", NAMESPACE)
     assert control_plane.apply(documents()).returncode == 0
     prometheus = LivePrometheus(prometheus_binary, promtool, folder / "prometheus")
     prometheus.folder.mkdir()
     alertmanager_port, http_address = free_port(), f"127.0.0.1:{free_port()}"
-    stack = contextlib.ExitStack()
     scraped: http.server.ThreadingHTTPServer | None = None
     with operator_in_process(
         control_plane.user_kubeconfig(OPERATOR_USER),
@@ -255,13 +240,12 @@ def loop(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) 
             wait_for(
                 lambda: f'service="{SERVICE}"' in str(operator.get("/metrics")[1]), what="the operator's budget read"
             )
-            yield Loop(operator, prometheus, alertmanager, traffic)
+            yield Loop(operator, prometheus, alertmanager, traffic, paged)
         finally:
             stack.close()
             prometheus.stop()
             if scraped is not None:
                 scraped.shutdown()
-            pager.shutdown()
 
 
 def incidents(control_plane: ControlPlane) -> list[dict[str, Any]]:
@@ -314,9 +298,7 @@ def test_an_error_burst_becomes_one_incident_with_its_budget_and_a_postmortem_dr
 
     incident = wait_for(opened, timeout=480, interval=1, what="an Incident opened by the page")
     assert isinstance(incident, dict)
-    wait_for(
-        lambda: [p for p in Pager.received if "SLOErrorBudgetFastBurn" in json.dumps(p)], what="the pager's page too"
-    )
+    wait_for(lambda: [p for p in loop.paged if "SLOErrorBudgetFastBurn" in json.dumps(p)], what="the pager's page too")
     # Repeats of the firing page reach the operator every few seconds and change nothing.
     repeats_before = webhook_notifications(loop.alertmanager)
     wait_for(lambda: webhook_notifications(loop.alertmanager) >= repeats_before + 3, interval=1, what="repeated pages")

@@ -1,13 +1,18 @@
-"""A live Alertmanager (Debian's) for tests: started on a configuration file, stopped on exit."""
+"""A live Alertmanager (Debian's) for tests, started on a configuration file and stopped on exit, and a sink for
+the webhooks it calls."""
 
 from __future__ import annotations
 
+import http.server
+import json
 import signal
 import subprocess
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tests.support.controlplane import free_port
 from tests.support.operator import wait_for
@@ -45,3 +50,27 @@ def _ready(url: str, process: subprocess.Popen[bytes], folder: Path) -> bool:
             return bool(answer.status == 200)
     except OSError:
         return False
+
+
+@contextmanager
+def webhook_sink() -> Iterator[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """Stands in for Slack, a pager or any webhook: yields its URL and the (path, JSON body) of every POST."""
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    class Sink(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append((self.path, json.loads(body or b"{}")))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()

@@ -260,14 +260,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     import kopf
 
     import sre_operator.handlers  # noqa: F401 - registers the handlers with kopf
+    from sre_operator.handlers.startup import kopf_arguments
 
     kopf.configure(verbose=args.verbose)
-    kopf.run(
-        clusterwide=not config.namespaces,
-        namespaces=list(config.namespaces),
-        standalone=not config.peering,
-        peering_name=config.peering or None,
-    )
+    kopf.run(**kopf_arguments(config))
     return 0
 
 

@@ -17,6 +17,7 @@ from sre_operator.models.incident import Incident
 from sre_operator.models.validation import Resource
 
 Key = tuple[str, str]
+READ_ANNOTATIONS = ("reliability.dev/postmortem.",)
 
 
 @dataclass
@@ -30,6 +31,12 @@ class Known:
     problems: tuple[Problem, ...] = ()
     status: dict[str, Any] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    resource_version: str = ""
+
+    @property
+    def stored(self) -> dict[str, Any]:
+        """The object as far as a guarded status write needs it (``Cluster.patch_status_guarded``)."""
+        return {"metadata": {"resourceVersion": self.resource_version}, "status": self.status}
 
     @property
     def reference(self) -> dict[str, str]:
@@ -56,19 +63,44 @@ class Registry:
         # (namespace, plan) -> names of its incidents: every cycle asks per plan, without scanning all incidents.
         self._incidents: dict[tuple[str, str], set[str]] = {}
 
+    def copy(self) -> Registry:
+        """A registry of the same objects that later events do not change: what a decision cycle reads in
+        another thread while the watches go on. The objects themselves are shared (each event replaces its
+        object rather than changing it)."""
+        other = Registry()
+        other.objects = {kind: dict(table) for kind, table in self.objects.items()}
+        other._services = {key: set(names) for key, names in self._services.items() if names}
+        other._incidents = {key: set(names) for key, names in self._incidents.items() if names}
+        return other
+
+    def keys(self, kinds: tuple[str, ...]) -> set[tuple[str, str, str]]:
+        """(kind, namespace, name) of every object held of these kinds."""
+        return {(kind, *key) for kind in kinds for key in self.objects[kind]}
+
+    def forget_missing(self, kinds: tuple[str, ...], listed: set[tuple[str, str, str]]) -> int:
+        """Drop the objects of ``kinds`` that the API server no longer lists (deleted while this replica was
+        not watching); returns how many."""
+        gone = [key for key in self.keys(kinds) if key not in listed]
+        for kind, namespace, name in gone:
+            self.observe({"kind": kind, "metadata": {"namespace": namespace, "name": name}}, deleted=True)
+        return len(gone)
+
     def _reindex(self, key: Key, before: Known | None, after: Known | None) -> None:
         for known, add in ((before, False), (after, True)):
             model = known.model if known is not None else None
             if isinstance(model, ServiceReliabilityPlan):
-                names = self._services.setdefault((key[0], model.spec.service.name), set())
+                index, entry = self._services, (key[0], model.spec.service.name)
             elif isinstance(model, Incident):
-                names = self._incidents.setdefault((key[0], model.spec.plan_ref.name), set())
+                index, entry = self._incidents, (key[0], model.spec.plan_ref.name)
             else:
                 continue
+            names = index.setdefault(entry, set())
             if add:
                 names.add(key[1])
             else:
                 names.discard(key[1])
+                if not names:  # nothing deleted stays behind, not even an empty entry
+                    del index[entry]
 
     def observe(self, document: Mapping[str, Any], *, deleted: bool = False) -> Known | None:
         """Take in one watch event's object; returns what is now known of it (None once deleted)."""
@@ -93,7 +125,9 @@ class Registry:
             parsed.model if parsed.model is not None else (previous.model if previous else None),
             parsed.problems,
             dict(document.get("status") or {}),
-            dict(metadata.get("annotations") or {}),
+            # Only the annotations the operator reads: kopf's own hold a copy of the whole spec.
+            {k: str(v) for k, v in (metadata.get("annotations") or {}).items() if k.startswith(READ_ANNOTATIONS)},
+            str(metadata.get("resourceVersion", "")),
         )
         table[key] = known
         self._reindex(key, previous, known)

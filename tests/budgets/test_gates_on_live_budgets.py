@@ -194,3 +194,35 @@ def test_a_stopped_prometheus_follows_on_unknown_without_flapping(
         assert slo["unknown"].startswith("Prometheus cannot be read")
     finally:
         live_prometheus.start()
+
+
+def series(operator: RunningOperator, *fragments: str) -> list[str]:
+    """The lines of /metrics (one scrape) that hold every fragment."""
+    _, text = operator.get("/metrics")
+    return [line for line in text.splitlines() if not line.startswith("#") and all(f in line for f in fragments)]
+
+
+def test_what_is_deleted_leaves_the_metrics_at_the_next_scrape(
+    control_plane: ControlPlane, operator: RunningOperator
+) -> None:
+    spent = ('namespace="budgets"', 'service="spent"')
+    recovering = ('service="recovering"', 'slo="availability"')
+    wait_for(lambda: series(operator, "sre_operator_slo_error_budget_remaining_ratio", *spent), what="spent's budget")
+    wait_for(lambda: series(operator, "sre_operator_slo_", *recovering), what="recovering's budget")
+    assert series(operator, "sre_operator_gate_state", 'gate="healthy"')
+
+    renamed = plan_document("recovering")
+    renamed["spec"]["slos"][0]["name"] = "availability-renamed"
+    assert control_plane.apply([renamed]).returncode == 0
+    assert control_plane.kubectl("-n", NAMESPACE, "delete", "rgate", "healthy").returncode == 0
+    assert control_plane.kubectl("-n", NAMESPACE, "delete", "srp", "spent", "--wait=false").returncode == 0
+
+    # Gone as soon as the operator has seen each change: at the next scrape, not the next cycle.
+    wait_for(lambda: not series(operator, "sre_operator_slo_", *recovering), timeout=5, what="the removed SLO gone")
+    wait_for(lambda: not series(operator, 'gate="healthy"'), timeout=5, what="the deleted gate gone")
+    wait_for(lambda: not series(operator, "sre_operator_slo_", *spent), timeout=5, what="the deleted plan gone")
+    time.sleep(3)  # three more evaluation cycles bring none of them back
+    assert series(operator, "sre_operator_slo_", *recovering) == []
+    assert series(operator, 'gate="healthy"') == []
+    assert series(operator, "sre_operator_slo_", *spent) == []
+    assert series(operator, "sre_operator_gate_state", 'gate="spent"'), "what still exists stays"

@@ -12,6 +12,7 @@ import promql_parser
 
 from sre_operator.generate import prometheus_rule
 from sre_operator.http import Metrics
+from sre_operator.http.metrics import state_families
 from tests.conftest import ROOT, example_plans
 
 DASHBOARD = ROOT / "charts" / "sre-operator" / "files" / "grafana" / "sre-operator.json"
@@ -106,7 +107,9 @@ def existing_series() -> set[str]:
         if "record" in rule
     }
     exported = set()
-    for family in Metrics().registry.collect():
+    # The registry's own families, and those read from the operator's state at scrape time.
+    families = [*Metrics().registry.collect(), *state_families((), (), (), (), ready=True)]
+    for family in families:
         # A labelled family has no samples until used: its exposed names follow from its type.
         suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}.get(family.type, ("",))
         exported |= {family.name + suffix for suffix in suffixes}

@@ -45,8 +45,8 @@ def plane(control_plane: ControlPlane) -> Iterator[ControlPlane]:
         yield control_plane
 
 
-def risks(plane: ControlPlane) -> tuple[list[str], str]:
-    body = json.loads(plane.kubectl("-n", NAMESPACE, "get", "srp", "checkout", "-o", "json").stdout)
+def risks(plane: ControlPlane, namespace: str = NAMESPACE) -> tuple[list[str], str]:
+    body = json.loads(plane.kubectl("-n", namespace, "get", "srp", "checkout", "-o", "json").stdout)
     status = body.get("status") or {}
     resilient = next((c["status"] for c in status.get("conditions", []) if c["type"] == "Resilient"), "")
     return list(status.get("residualRisks") or []), resilient

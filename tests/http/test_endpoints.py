@@ -12,7 +12,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sre_operator.gates import GateView
 from sre_operator.gates.book import GateAnswer, GateBook
 from sre_operator.http import Health, Metrics, http_app, webhook_app
+from sre_operator.http.metrics import GateSample, state_families
 from sre_operator.models.gate import Target
+from sre_operator.runtime import Readiness, Supervisor
 from tests.gates.test_admission import new_image, scaled
 
 REASON = "Frozen: availability has -12% of its 30d budget left (rule freeze); reopens above 0% held for 1h"
@@ -84,7 +86,7 @@ def test_bad_requests_get_a_4xx_and_one_line_of_json() -> None:
 
 def test_health_and_metrics() -> None:
     metrics = Metrics()
-    metrics.set_gate("shop", "checkout", "Frozen", False)
+    metrics.sources.append(lambda: state_families((), [GateSample("shop", "checkout", "Frozen", False)], (), (), True))
 
     async def check(client: TestClient[Any, Any]) -> None:
         assert (await client.get("/healthz")).status == 200
@@ -97,15 +99,52 @@ def test_health_and_metrics() -> None:
     call(http_app(book(), metrics, Health()), check)
 
 
-def test_a_stuck_evaluation_loop_fails_liveness() -> None:
-    health = Health(interval=1)
-    health.started -= 600
-
+def test_a_failing_duty_fails_liveness_and_says_which() -> None:
     async def check(client: TestClient[Any, Any]) -> None:
+        supervisor.periodic("capacity-checks", broken, 0.1)
+        await asyncio.sleep(0.2)
         answer = await client.get("/healthz")
-        assert answer.status == 503 and (await answer.json())["status"] == "stuck"
+        body = await answer.json()
+        assert answer.status == 503 and body["status"] == "failing"
+        assert body["duties"] == {"capacity-checks": "down"}
+        assert body["problems"] == ["capacity-checks is down: ConnectionRefusedError: API server unreachable"]
+        await supervisor.stop()
 
-    call(http_app(book(), Metrics(), health), check)
+    async def broken() -> None:
+        raise ConnectionRefusedError("API server unreachable")
+
+    supervisor = Supervisor()
+    call(http_app(book(), Metrics(), Health(supervisor)), check)
+
+
+def test_a_replica_that_is_not_ready_gives_no_gate_answer_and_no_admission_verdict() -> None:
+    readiness = Readiness(leader=False, reason="standby: another replica is active")
+    api = http_app(book("Open"), Metrics(), Health(readiness=readiness))
+    webhook = webhook_app(book(), Metrics(), lambda request: [], lambda records, request: None, readiness.ready)
+
+    async def check_api(client: TestClient[Any, Any]) -> None:
+        ready = await client.get("/readyz")
+        assert ready.status == 503 and (await ready.json())["message"] == "standby: another replica is active"
+        for method, path in (("GET", "/v1/gates/shop/checkout"), ("POST", "/v1/flagger/shop/checkout")):
+            answer = await client.request(method, path)
+            assert answer.status == 503
+            assert (await answer.json())["error"].startswith("this replica cannot answer for gates now: standby")
+        assert (await client.get("/healthz")).status == 200, "a standby is alive: only not ready"
+
+    async def check_webhook(client: TestClient[Any, Any]) -> None:
+        answer = await client.post("/validate/release-gate", json=review(new_image()))
+        assert answer.status == 503, "an error, so the webhook's failurePolicy decides; never allowed: true"
+        assert "allowed" not in await answer.text()
+
+    call(api, check_api)
+    call(webhook, check_webhook)
+    readiness.leader, readiness.loaded = True, True
+    call(http_app(book("Open"), Metrics(), Health(readiness=readiness)), check_ready)
+
+
+async def check_ready(client: TestClient[Any, Any]) -> None:
+    assert (await client.get("/readyz")).status == 200
+    assert (await client.get("/v1/gates/shop/checkout")).status == 200
 
 
 def review(request: dict[str, Any]) -> dict[str, Any]:
@@ -137,8 +176,9 @@ def test_the_webhook_speaks_admission_review_v1_and_records_only_real_requests()
         assert (await (await client.post("/validate/release-gate", json=review(other))).json())["response"]["allowed"]
 
     call(app, check)
-    assert metrics.admissions.labels("shop", "checkout", "denied")._value.get() == 1
-    assert metrics.admissions.labels("shop", "checkout", "allowed")._value.get() == 1  # the scaling
+    counts = dict(metrics.admissions.items())
+    assert counts[("shop", "checkout", "denied")] == 1
+    assert counts[("shop", "checkout", "allowed")] == 1  # the scaling
 
 
 def test_the_webhook_answers_garbage_with_a_400() -> None:

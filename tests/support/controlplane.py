@@ -70,7 +70,25 @@ class ControlPlane:
     admin: KeyPair
     kubeconfig: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
     started_in: float = 0.0
+
+    def start_process(self, name: str, command: list[str] | None = None) -> None:
+        """Start ``name`` (again, with the command it last ran) and, for the API server, wait until it is ready."""
+        self.commands[name] = command or self.commands[name]
+        self.processes[name] = _start(name, self.commands[name], self.folder)
+        if name == "kube-apiserver":
+            _wait_ready(self)
+
+    def stop_process(self, name: str) -> None:
+        """Stop ``name`` as an outage would (its port closes; etcd keeps every object)."""
+        process = self.processes[name]
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
     @property
     def has_garbage_collector(self) -> bool:
@@ -177,7 +195,7 @@ def _kubeconfig(server: str, ca_pem: bytes, user: dict[str, str]) -> dict[str, A
 
 
 def _start(name: str, command: list[str], log_folder: Path) -> subprocess.Popen[bytes]:
-    log = (log_folder / f"{name}.log").open("wb")
+    log = (log_folder / f"{name}.log").open("ab")
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -238,7 +256,7 @@ def start_control_plane(
         encoding="utf-8",
     )
     try:
-        plane.processes["etcd"] = _start(
+        plane.start_process(
             "etcd",
             [
                 str(binaries / "etcd"),
@@ -260,9 +278,8 @@ def start_control_plane(
                 "--log-level",
                 "warn",
             ],
-            folder,
         )
-        plane.processes["kube-apiserver"] = _start(
+        plane.start_process(
             "kube-apiserver",
             [
                 str(binaries / "kube-apiserver"),
@@ -288,11 +305,9 @@ def start_control_plane(
                 # Never rotate (the default rotates at 100 MB): marks are offsets into one file.
                 "--audit-log-maxsize=1000000",
             ],
-            folder,
         )
-        _wait_ready(plane)
         if garbage_collector and os.access(binaries / "kube-controller-manager", os.X_OK):
-            plane.processes["kube-controller-manager"] = _start(
+            plane.start_process(
                 "kube-controller-manager",
                 [
                     str(binaries / "kube-controller-manager"),
@@ -303,7 +318,6 @@ def start_control_plane(
                     "--bind-address=127.0.0.1",
                     f"--secure-port={free_port()}",
                 ],
-                folder,
             )
         plane.started_in = time.monotonic() - started
         return plane

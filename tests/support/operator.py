@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from sre_operator.config import ENV_PREFIX
+from sre_operator.config import ENV_PREFIX, OperatorConfig
 from tests.support.controlplane import (
     HOW_TO_PROVIDE,
     ControlPlane,
@@ -33,7 +33,7 @@ from tests.support.controlplane import (
 # Children are watched, so a deleted or edited one is repaired within seconds; no timer runs (the default).
 REPAIR_SECONDS = 5.0
 # Capacity checks list workloads on a timer; tests that do not look at them keep it out of their audit logs.
-os.environ.setdefault("SRE_OPERATOR_CAPACITY_INTERVAL", "3600")
+TEST_SETTINGS = {"CAPACITY_INTERVAL": "3600"}
 
 
 @dataclass(frozen=True)
@@ -86,20 +86,22 @@ def operator_in_process(
     if "HTTP_ADDRESS" in settings:  # a test that must know the address before the operator starts
         running = RunningOperator(f"http://{settings['HTTP_ADDRESS']}", running.webhook)
     given = {flags[i].removeprefix("--").upper().replace("-", "_"): flags[i + 1] for i in range(0, len(flags), 2)}
-    values = {**given, **settings, "KUBECONFIG": str(kubeconfig)}
-    saved = {name: os.environ.get(ENV_PREFIX + name) for name in values}
-    os.environ.update({ENV_PREFIX + name: value for name, value in values.items()})
+    values = {**TEST_SETTINGS, **given, **settings, "KUBECONFIG": str(kubeconfig)}
+    # The settings travel in kopf's memo, as `sre-operator run` passes them; kopf's own login reads KUBECONFIG.
+    config = OperatorConfig.from_environment({ENV_PREFIX + name: value for name, value in values.items()})
+    saved_kubeconfig = os.environ.get("KUBECONFIG")
     os.environ["KUBECONFIG"] = str(kubeconfig)
     import kopf
 
     import sre_operator.handlers  # noqa: F401 - registers the handlers
+    from sre_operator.handlers.startup import kopf_arguments
 
     stop, ready = threading.Event(), threading.Event()
     failure: list[BaseException] = []
 
     def serve() -> None:
         try:
-            asyncio.run(kopf.operator(clusterwide=True, standalone=True, stop_flag=stop, ready_flag=ready))
+            asyncio.run(kopf.operator(**kopf_arguments(config), stop_flag=stop, ready_flag=ready))
         except BaseException as error:  # surfaced to the test below
             failure.append(error)
 
@@ -108,21 +110,21 @@ def operator_in_process(
     try:
         if not ready.wait(60):
             raise RuntimeError(f"the operator did not start: {failure}")
-        wait_for(lambda: _answers(running.http + "/healthz"), timeout=30, what="the operator's HTTP server")
+        # Ready: it has loaded every gate and decided each one, so it answers admission and the gate API.
+        wait_for(lambda: _ready(running.http), timeout=60, what="the operator to be ready (/readyz)")
         yield running
     finally:
         stop.set()
         thread.join(30)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(ENV_PREFIX + name, None)
-            else:
-                os.environ[ENV_PREFIX + name] = value
+        if saved_kubeconfig is None:
+            os.environ.pop("KUBECONFIG", None)
+        else:
+            os.environ["KUBECONFIG"] = saved_kubeconfig
 
 
-def _answers(url: str) -> bool:
+def _ready(http: str) -> bool:
     try:
-        return request(url)[0] in (200, 503)
+        return request(http + "/readyz")[0] == 200
     except OSError:
         return False
 
@@ -130,7 +132,7 @@ def _answers(url: str) -> bool:
 @contextmanager
 def operator_subprocess(kubeconfig: Path, log: Path, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
     """``sre-operator run`` as its own process, with only the credentials in ``kubeconfig``."""
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    env = {**{ENV_PREFIX + k: v for k, v in TEST_SETTINGS.items()}, **os.environ, "KUBECONFIG": str(kubeconfig)}
     with log.open("wb") as output:
         process = subprocess.Popen(
             [

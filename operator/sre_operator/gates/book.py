@@ -1,12 +1,13 @@
 """The gates' current answers, kept in memory: what the HTTP gate API and the admission webhook read.
 
-The evaluation loop writes an answer per gate after each decision; readers
-never wait on Prometheus or the API server. Replacing an entry is one
-dictionary assignment, so a reader sees either the old answer or the new one.
+Each evaluation cycle replaces every answer at once; readers never wait on
+Prometheus, the API server or the cycle. The book's state is immutable and
+swapped in one assignment, so a reader sees either the old answers or the new.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,33 +38,48 @@ class GateAnswer:
         }
 
 
+@dataclass(frozen=True)
+class _Pages:
+    """One immutable state of the book: readers take it in one read and never see half a change."""
+
+    answers: Mapping[tuple[str, str], GateAnswer] = field(default_factory=dict)
+    by_namespace: Mapping[str, tuple[GateView, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, answers: Mapping[tuple[str, str], GateAnswer]) -> _Pages:
+        by_namespace: dict[str, list[GateView]] = {}
+        for (namespace, _), answer in sorted(answers.items()):
+            by_namespace.setdefault(namespace, []).append(answer.view)
+        return cls(dict(answers), {namespace: tuple(views) for namespace, views in by_namespace.items()})
+
+
 class GateBook:
+    """The gates' answers. Each change builds a new immutable state and swaps it in with one assignment."""
+
     def __init__(self) -> None:
-        self._answers: dict[tuple[str, str], GateAnswer] = {}
-        self._namespaces: dict[str, dict[str, GateView]] = {}
-        self._views: dict[str, tuple[GateView, ...]] = {}
+        self._pages = _Pages()
+
+    def replace(self, answers: Mapping[tuple[str, str], GateAnswer]) -> None:
+        """Every gate's answer at once, as one cycle decided them; gates not among them are forgotten."""
+        self._pages = _Pages.of(answers)
 
     def put(self, answer: GateAnswer) -> None:
-        namespace, name = answer.view.namespace, answer.view.name
-        self._answers[(namespace, name)] = answer
-        self._namespaces.setdefault(namespace, {})[name] = answer.view
-        self._views.pop(namespace, None)
+        key = (answer.view.namespace, answer.view.name)
+        self._pages = _Pages.of({**self._pages.answers, key: answer})
 
     def remove(self, namespace: str, name: str) -> None:
-        if self._answers.pop((namespace, name), None) is not None:
-            self._namespaces.get(namespace, {}).pop(name, None)
-            self._views.pop(namespace, None)
+        if (namespace, name) in self._pages.answers:
+            self._pages = _Pages.of({k: a for k, a in self._pages.answers.items() if k != (namespace, name)})
 
     def get(self, namespace: str, name: str) -> GateAnswer | None:
-        return self._answers.get((namespace, name))
+        return self._pages.answers.get((namespace, name))
 
     def gates_in(self, namespace: str) -> tuple[GateView, ...]:
-        """The namespace's gates, built once per change of any of them (the webhook asks on every request)."""
-        views = self._views.get(namespace)
-        if views is None:
-            views = tuple(self._namespaces.get(namespace, {}).values())
-            self._views[namespace] = views
-        return views
+        """The namespace's gates (the webhook asks on every request)."""
+        return self._pages.by_namespace.get(namespace, ())
+
+    def answers(self) -> Mapping[tuple[str, str], GateAnswer]:
+        return self._pages.answers
 
     def __len__(self) -> int:
-        return len(self._answers)
+        return len(self._pages.answers)

@@ -4,8 +4,8 @@ check is a sentence in status.residualRisks and a Warning Event when it first ap
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
@@ -28,11 +28,18 @@ def check_plan(state: OperatorState, known: Known, plan: ServiceReliabilityPlan)
         state.cluster, known.namespace, capacity.workloads, capacity.require_pod_disruption_budget
     )
     risks = capacity_risks(plan, found)
-    delta = capacity_status(known.status, plan, risks, known.generation, now_rfc3339())
-    if not delta:
+    now = now_rfc3339()
+    seen: list[dict[str, Any]] = []
+
+    def delta_of(status: dict[str, Any]) -> dict[str, Any]:
+        seen.append(status)
+        return capacity_status(status, plan, risks, known.generation, now)
+
+    # Conditions and residualRisks are also the reconcile's: a guarded write never undoes its latest.
+    written = state.cluster.patch_status_guarded(PLAN, known.namespace, known.name, known.stored, delta_of)
+    if written is None:
         return
-    state.cluster.patch(PLAN, known.namespace, known.name, {"status": delta}, subresource="status")
-    before = set(known.status.get("capacityRisks") or [])
+    before = set(seen[-1].get("capacityRisks") or [])
     for risk in risks:
         if risk not in before:
             state.cluster.post_event(known.reference, "Warning", "CapacityRisk", risk)
@@ -48,9 +55,3 @@ def check_all(state: OperatorState) -> None:
             logger.warning(
                 "capacity of plan %s/%s not checked: %s %s", known.namespace, known.name, error.status, error.reason
             )
-
-
-async def check_capacity_forever(state: OperatorState) -> None:
-    while True:
-        await asyncio.to_thread(check_all, state)
-        await asyncio.sleep(state.config.capacity_interval)

@@ -28,7 +28,9 @@ def child_changed(state: OperatorState, event_type: str, child: dict[str, Any]) 
     meta = child.get("metadata") or {}
     kind, namespace, name = str(child.get("kind")), str(meta.get("namespace")), str(meta.get("name"))
     deleted = event_type == "DELETED"
-    if not deleted and state.cluster.written.get((kind, namespace, name)) == meta.get("resourceVersion"):
+    if deleted:
+        state.cluster.forget(kind, namespace, name)
+    elif state.cluster.wrote(kind, namespace, name, str(meta.get("resourceVersion", ""))):
         return  # the operator's own write
     plan_name = (meta.get("labels") or {}).get(PLAN_LABEL)
     known = state.registry.get(PLAN_KIND, namespace, plan_name) if plan_name else None

@@ -1,22 +1,19 @@
-"""The budget evaluation loop: read every budget at once, decide every gate, write only what changed.
+"""The budget evaluation cycle: read every budget at once, decide every gate, write only what changed.
 
-Each cycle reads Prometheus with a constant number of queries, then, from
-memory, brings each plan's ``status.slos`` up to date (only when a value moves
-by a meaningful step), applies the plan's policy (``notify`` Events when a rule
-starts to hold, ``requirePostmortem`` in the plan's status), decides each
-gate, publishes the answer to the gate book that the gate API and the webhook
-read, and records each transition (status, Event, metrics). Writes happen
-after the decisions, in a worker thread, so readers never wait on them.
+A cycle is data. It reads Prometheus with a constant number of queries; then ``decide_all``, a pure
+function of a copy of the registry and that snapshot, runs in a worker thread (off the event loop that
+serves the webhook and the gate API) and returns an ``Outcome``: each gate's answer, each SLO's budget,
+the status changes, Events and pauses to apply. ``publish`` swaps the answers into the gate book in one
+assignment and keeps the budgets for the metrics; ``apply_writes`` then performs the writes in a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,13 +28,14 @@ from sre_operator.incidents.actions import PRIORITIES, report
 from sre_operator.k8s.client import GATE, PLAN
 from sre_operator.k8s.workloads import pause_targets, resume_targets
 from sre_operator.models import ReleaseGate, ServiceReliabilityPlan
-from sre_operator.registry import Known
+from sre_operator.registry import Known, Registry
 from sre_operator.status import (
     POSTMORTEM_ANNOTATION,
     changed_fields,
     gate_status,
     invalid_status,
     memory_from_status,
+    merge_patch,
     plan_budget_status,
     problem_line,
     with_admission,
@@ -63,11 +61,25 @@ class Writes:
     pauses: list[tuple[Known, ReleaseGate, bool]] = field(default_factory=list)
 
 
+@dataclass
+class Outcome:
+    """Everything one cycle decided: answers to publish, samples for the metrics, writes to apply."""
+
+    answers: dict[tuple[str, str], GateAnswer] = field(default_factory=dict)
+    budgets: dict[tuple[str, str], tuple[str, dict[str, SloBudget]]] = field(default_factory=dict)
+    """(namespace, plan) -> (service, budget per SLO)."""
+    corrective: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    """(namespace, plan, priority, open|overdue) -> count."""
+    policy_actions: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    """(namespace, service, slo, rule, action), once per rule that started to hold."""
+    writes: Writes = field(default_factory=Writes)
+
+
 UNREACHABLE_CYCLES = 2.5
 """Failed reads in a row (in evaluation intervals) before budgets count as unknown: one lost query moves no gate."""
 
 
-def _source(state: OperatorState) -> BudgetSource:
+def budget_source(state: OperatorState) -> BudgetSource:
     return BudgetSource(
         state.snapshot,
         state.config.budget_stale_after,
@@ -77,30 +89,24 @@ def _source(state: OperatorState) -> BudgetSource:
 
 
 def _plan_cycle(
-    state: OperatorState,
+    registry: Registry,
     known: Known,
     plan: ServiceReliabilityPlan,
     budgets: dict[str, SloBudget],
     now: str,
-    writes: Writes,
+    outcome: Outcome,
 ) -> None:
     namespace, service = plan.metadata.namespace, plan.spec.service.name
-    for name, budget in budgets.items():
-        labels = (namespace, service, name)
-        if budget.remaining is not None and budget.known:
-            state.metrics.budget_remaining.labels(*labels).set(budget.remaining)
-        for window, rate in budget.burn_rates.items():
-            state.metrics.burn_rate.labels(*labels, window).set(rate)
-        if budget.age_seconds is not None:
-            state.metrics.sample_age.labels(*labels).set(budget.age_seconds)
-    policy = state.registry.policy(namespace, plan.spec.release.policy_ref) if plan.spec.release else None
+    writes = outcome.writes
+    outcome.budgets[(known.namespace, known.name)] = (service, budgets)
+    policy = registry.policy(namespace, plan.spec.release.policy_ref) if plan.spec.release else None
     fired: list[Firing] = firings(policy.spec, budgets) if policy else []
     held_before = {slo: set(entry.get("rules") or []) for slo, entry in (known.status.get("slos") or {}).items()}
     for firing in fired:
         if firing.rule in held_before.get(firing.slo, set()):
             continue
         for action in firing.actions:
-            state.metrics.policy_actions.labels(namespace, service, firing.slo, firing.rule, action).inc()
+            outcome.policy_actions.append((namespace, service, firing.slo, firing.rule, action))
         if "notify" in firing.actions or "requirePostmortem" in firing.actions:
             writes.events.append(
                 (
@@ -111,16 +117,16 @@ def _plan_cycle(
                 )
             )
     # A required postmortem is met by the plan's annotation, or by a Reviewed incident postmortem with a link.
-    reviewed = state.registry.reviewed_postmortems(known.namespace, known.name)
+    reviewed = registry.reviewed_postmortems(known.namespace, known.name)
     links = {**{POSTMORTEM_ANNOTATION + slo: url for slo, url in reviewed.items()}, **known.annotations}
     delta = plan_budget_status(known.status, plan, budgets, fired, links, now)
-    delta.update(_corrective_actions(state, known, plan, datetime.date.fromisoformat(now[:10]), writes))
+    delta.update(_corrective_actions(known, plan, datetime.date.fromisoformat(now[:10]), outcome))
     if delta:
         writes.statuses.append((known, delta))
 
 
 def _corrective_actions(
-    state: OperatorState, known: Known, plan: ServiceReliabilityPlan, today: datetime.date, writes: Writes
+    known: Known, plan: ServiceReliabilityPlan, today: datetime.date, outcome: Outcome
 ) -> dict[str, Any]:
     """Open and overdue corrective actions into the metric, an Event for each one newly overdue (and weekly
     while it stays so), and the status delta."""
@@ -129,26 +135,25 @@ def _corrective_actions(
     found = report(actions, today, previous.get("announced") or {})
     for priority in PRIORITIES:
         for kind, counts in (("open", found.open), ("overdue", found.overdue)):
-            state.metrics.corrective_actions.labels(known.namespace, known.name, priority, kind).set(
-                counts.get(priority, 0)
-            )
+            outcome.corrective[(known.namespace, known.name, priority, kind)] = counts.get(priority, 0)
     for _, message in found.announce:
-        writes.events.append((known.reference, "Warning", "CorrectiveActionOverdue", message))
+        outcome.writes.events.append((known.reference, "Warning", "CorrectiveActionOverdue", message))
     wanted = found.status() if actions or previous else {}
     return {"correctiveActions": wanted} if wanted != previous else {}
 
 
 def _gate_cycle(
-    state: OperatorState,
+    registry: Registry,
     known: Known,
     budgets_of: dict[tuple[str, str], dict[str, SloBudget]],
+    evaluated: bool,
     moment: datetime.datetime,
     now: str,
-    writes: Writes,
+    outcome: Outcome,
 ) -> None:
     gate = known.model
+    writes = outcome.writes
     if not isinstance(gate, ReleaseGate):  # never valid: nothing to enforce, say why
-        state.book.remove(known.namespace, known.name)
         status = invalid_status(known.status, known.generation, known.problems, now)
         status.update({"state": "Invalid", "allowed": True, "reason": f"Invalid: {problem_line(known.problems)}"})
         delta = changed_fields(known.status, status)
@@ -156,7 +161,6 @@ def _gate_cycle(
             writes.statuses.append((known, delta))
             writes.events.append((known.reference, "Warning", "InvalidSpec", problem_line(known.problems)))
         return
-    registry = state.registry
     namespace = known.namespace
     plan = registry.plan(namespace, gate.spec.plan_ref.name)
     policy_ref, _ = policy_name(gate, plan)
@@ -166,7 +170,7 @@ def _gate_cycle(
         gate,
         plan,
         policy,
-        budgets_of.get((namespace, gate.spec.plan_ref.name)) if _source(state).evaluated else None,
+        budgets_of.get((namespace, gate.spec.plan_ref.name)) if evaluated else None,
         previous,
         moment,
         plan_problems=registry.problems("ServiceReliabilityPlan", namespace, gate.spec.plan_ref.name),
@@ -187,8 +191,9 @@ def _gate_cycle(
         change_classes=tuple(exceptions.change_classes) if exceptions else (),
         new_workloads=exceptions.new_workloads if exceptions else True,
     )
-    state.book.put(GateAnswer(view, memory.decision_id, memory.since, decision.budget_remaining, decision.burn_rates))
-    state.metrics.set_gate(namespace, known.name, decision.state, decision.allowed)
+    outcome.answers[(namespace, known.name)] = GateAnswer(
+        view, memory.decision_id, memory.since, decision.budget_remaining, decision.burn_rates
+    )
     hold = gate.spec.enforcement.pause_rollouts and decision.state == "Frozen" and not decision.allowed
     paused = list(known.status.get("paused") or [])
     if hold != bool(paused):
@@ -237,7 +242,9 @@ def apply_writes(state: OperatorState, writes: Writes) -> None:
     for known, delta in writes.statuses:
         try:
             cluster.patch(_kind_of(known), known.namespace, known.name, {"status": delta}, subresource="status")
-            known.status.update(delta)  # the watch brings the same soon; until then do not write it twice
+            # The watch brings the same soon; until then do not write it twice. A new dict, not an update in
+            # place: a decision cycle in another thread may be reading the old one.
+            known.status = merge_patch(known.status, delta)
         except ApiException as error:
             if error.status != 404:
                 logger.warning(
@@ -263,84 +270,98 @@ async def read_budgets(state: OperatorState) -> None:
     state.snapshot = snapshot
 
 
-def decide_all(state: OperatorState, moment: datetime.datetime) -> Writes:
-    """Every plan's budgets and every gate's decision from memory; returns what should be written."""
+def decide_all(registry: Registry, source: BudgetSource, moment: datetime.datetime) -> Outcome:
+    """Every plan's budgets and every gate's decision, from a copy of the registry; pure, so it can run off
+    the event loop. Returns what to publish and what to write."""
     now = rfc3339(moment)
-    writes = Writes()
-    source = _source(state)
+    outcome = Outcome()
     # Each plan's budgets once a cycle, for its status and for every gate that reads it.
     budgets_of = {}
-    for known, plan in state.registry.plans():
+    for known, plan in registry.plans():
         budgets = budgets_of[(known.namespace, known.name)] = plan_budgets(plan, source)
-        _plan_cycle(state, known, plan, budgets, now, writes)
-    for known in state.registry.gates():
-        _gate_cycle(state, known, budgets_of, moment, now, writes)
-    return writes
+        _plan_cycle(registry, known, plan, budgets, now, outcome)
+    for known in registry.gates():
+        _gate_cycle(registry, known, budgets_of, source.evaluated, moment, now, outcome)
+    return outcome
 
 
-async def evaluate_once(state: OperatorState) -> Writes:
+def publish(state: OperatorState, outcome: Outcome) -> None:
+    """On the event loop: the gate answers in one swap (only of gates that still exist: one may have been
+    deleted while the cycle ran), the budgets and counts for the metrics."""
+    gates = state.registry.objects["ReleaseGate"]
+    state.book.replace({key: answer for key, answer in outcome.answers.items() if key in gates})
+    state.published = outcome
+    for labels in outcome.policy_actions:
+        state.metrics.policy_actions.inc(labels)
+
+
+async def evaluate_once(state: OperatorState) -> Outcome:
     started = time.monotonic()
     await read_budgets(state)
-    writes = decide_all(state, datetime.datetime.now(datetime.UTC))
-    await asyncio.to_thread(apply_writes, state, writes)
+    view, source = state.registry.copy(), budget_source(state)
+    outcome = await asyncio.to_thread(decide_all, view, source, datetime.datetime.now(datetime.UTC))
+    publish(state, outcome)
+    state.cycles += 1
+    await asyncio.to_thread(apply_writes, state, outcome.writes)
     state.metrics.evaluations.inc()
     state.metrics.evaluation_duration.observe(time.monotonic() - started)
-    state.health.last_cycle = time.monotonic()
-    return writes
+    return outcome
 
 
-async def evaluate_forever(state: OperatorState, wake: asyncio.Event) -> None:
-    """Evaluate every ``evaluation_interval`` seconds, and at once when ``wake`` is set (a gate changed)."""
-    while True:
+USER_LIMIT = 256
+"""Characters of a requester's name kept in an Event or status.lastDecisions."""
+Admitted = tuple[Sequence[Record], str]
+
+
+def requester(request: Mapping[str, Any]) -> str:
+    """The requester's name as the review gives it, cut to ``USER_LIMIT``; empty when the review has none."""
+    info = request.get("userInfo")
+    name = info.get("username") if isinstance(info, Mapping) else None
+    return name[:USER_LIMIT] if isinstance(name, str) else ""
+
+
+def admission_recorder(queue: asyncio.Queue[Admitted]) -> Any:
+    """``on_records`` for the webhook: hands records, with the requester's name only, to ``record_admissions``
+    without waiting (the review itself is not kept)."""
+
+    def on_records(records: Sequence[Record], request: Mapping[str, Any]) -> None:
         try:
-            await evaluate_once(state)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a bug must not stop the gates; it is logged and the next cycle tries again
-            logger.exception("budget evaluation failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=state.config.evaluation_interval)
-        wake.clear()
-
-
-def admission_recorder(state: OperatorState, queue: asyncio.Queue[tuple[Sequence[Record], dict[str, Any]]]) -> Any:
-    """``on_records`` for the webhook: hands records to ``record_admissions`` without waiting."""
-
-    def on_records(records: Sequence[Record], request: Any) -> None:
-        try:
-            queue.put_nowait((records, dict(request)))
+            queue.put_nowait((tuple(records), requester(request)))
         except asyncio.QueueFull:
             logger.warning("admission records dropped: the recorder is behind")
 
     return on_records
 
 
-async def record_admissions(
-    state: OperatorState, queue: asyncio.Queue[tuple[Sequence[Record], dict[str, Any]]]
-) -> None:
-    """Events and ``status.lastDecisions`` for admitted exceptions and denials, batched."""
+def admission_writes(registry: Registry, batch: Sequence[Admitted], at: str) -> Writes:
+    """Events and ``status.lastDecisions`` entries for a batch of admitted exceptions and denials."""
+    writes = Writes()
+    entries: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for records, user in batch:
+        for record in records:
+            known = registry.get("ReleaseGate", record.gate.namespace, record.gate.name)
+            if known is None:
+                continue
+            event_type, reason = OUTCOME_EVENTS[record.outcome]
+            writes.events.append((known.reference, event_type, reason, f"{record.message} (by {user or 'unknown'})"))
+            entries.setdefault((known.namespace, known.name), []).append(
+                {"at": at, "outcome": record.outcome, "message": record.message, "user": user}
+            )
+    for (namespace, name), new in entries.items():
+        known = registry.get("ReleaseGate", namespace, name)
+        if known is not None:
+            writes.statuses.append((known, {"lastDecisions": with_admission(known.status, new)}))
+    return writes
+
+
+async def record_admissions(state: OperatorState, queue: asyncio.Queue[Admitted]) -> None:
+    """Batches of records as they come; a batch that cannot be written is logged and the next one taken."""
     while True:
         batch = [await queue.get()]
         while not queue.empty():
             batch.append(queue.get_nowait())
-        writes = Writes()
-        entries: dict[tuple[str, str], list[dict[str, str]]] = {}
-        at = rfc3339(datetime.datetime.now(datetime.UTC))
-        for records, request in batch:
-            user = str((request.get("userInfo") or {}).get("username", ""))
-            for record in records:
-                known = state.registry.get("ReleaseGate", record.gate.namespace, record.gate.name)
-                if known is None:
-                    continue
-                event_type, reason = OUTCOME_EVENTS[record.outcome]
-                writes.events.append(
-                    (known.reference, event_type, reason, f"{record.message} (by {user or 'unknown'})")
-                )
-                entries.setdefault((known.namespace, known.name), []).append(
-                    {"at": at, "outcome": record.outcome, "message": record.message, "user": user}
-                )
-        for (namespace, name), new in entries.items():
-            known = state.registry.get("ReleaseGate", namespace, name)
-            if known is not None:
-                writes.statuses.append((known, {"lastDecisions": with_admission(known.status, new)}))
-        await asyncio.to_thread(apply_writes, state, writes)
+        writes = admission_writes(state.registry, batch, rfc3339(datetime.datetime.now(datetime.UTC)))
+        try:
+            await asyncio.to_thread(apply_writes, state, writes)
+        except Exception:  # the API server unreachable: these records are lost, later ones are not
+            logger.exception("%d admission record(s) not written", len(batch))

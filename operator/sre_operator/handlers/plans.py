@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import kopf
 from kubernetes.client.exceptions import ApiException
 
 from sre_operator.generate.children import Capabilities, desired_children
-from sre_operator.handlers.state import CONFIG, GROUP, VERSION, OperatorState, plain, render_options, state_of
+from sre_operator.handlers.state import GROUP, VERSION, OperatorState, config_of, plain, render_options, state_of
 from sre_operator.k8s import sync_children
-from sre_operator.k8s.client import is_retryable
+from sre_operator.k8s.client import PLAN, is_retryable
 from sre_operator.models import ServiceReliabilityPlan, parse_document
 from sre_operator.status import (
     changed_fields,
@@ -45,7 +46,19 @@ def capabilities_of(state: OperatorState) -> Capabilities:
     )
 
 
-def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, *, drift: bool) -> None:
+def _write_status(
+    state: OperatorState, document: dict[str, Any], wanted: Callable[[dict[str, Any]], dict[str, Any]]
+) -> bool:
+    """The status ``wanted(previous)`` holds, written only where it differs, guarded against a concurrent write
+    (the capacity checks write conditions too); whether anything was written."""
+    meta = document["metadata"]
+    written = state.cluster.patch_status_guarded(
+        PLAN, meta["namespace"], meta["name"], document, lambda previous: changed_fields(previous, wanted(previous))
+    )
+    return written is not None
+
+
+def reconcile(body: kopf.Body, memo: kopf.Memo, *, drift: bool) -> None:
     state = state_of(memo)
     document = plain(body)
     previous = document.get("status") or {}
@@ -53,10 +66,7 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, *, drift: boo
     now = now_rfc3339()
     parsed = parse_document(document)
     if parsed.problems or not isinstance(parsed.model, ServiceReliabilityPlan):
-        status = invalid_status(previous, generation, parsed.problems, now)
-        delta = changed_fields(previous, status)
-        if delta:
-            patch.status.update(delta)
+        if _write_status(state, document, lambda previous: invalid_status(previous, generation, parsed.problems, now)):
             kopf.warn(body, reason="InvalidSpec", message=problem_line(parsed.problems))
         return
     plan = parsed.model
@@ -69,9 +79,9 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, *, drift: boo
         )
     except ApiException as error:
         message = f"applying generated objects failed: {error.status} {error.reason}"
-        delta = changed_fields(previous, not_ready_status(previous, generation, "ApplyFailed", message, now))
-        if delta:
-            patch.status.update(delta)
+        _write_status(
+            state, document, lambda previous: not_ready_status(previous, generation, "ApplyFailed", message, now)
+        )
         kopf.warn(body, reason="ApplyFailed", message=message)
         if is_retryable(error):
             raise kopf.TemporaryError(message, delay=15) from None
@@ -87,18 +97,19 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, *, drift: boo
             kopf.info(body, reason=reason, message=f"{reason} {item}")
     service = plan.spec.service.name
     others = [n for n in state.registry.plans_of_service(plan.metadata.namespace, service) if n != plan.metadata.name]
-    status = plan_status(
-        previous,
-        generation,
-        plan,
-        desired,
-        prometheus_operator=capabilities.prometheus_operator,
-        now=now,
-        collides_with=others,
-    )
-    delta = changed_fields(previous, status)
-    if delta:
-        patch.status.update(delta)
+
+    def wanted(previous: dict[str, Any]) -> dict[str, Any]:
+        return plan_status(
+            previous,
+            generation,
+            plan,
+            desired,
+            prometheus_operator=capabilities.prometheus_operator,
+            now=now,
+            collides_with=others,
+        )
+
+    if _write_status(state, document, wanted):
         was_unique = not any(
             c.get("type") == "ServiceUnique" and c.get("status") == "False" for c in previous.get("conditions") or []
         )
@@ -109,16 +120,22 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, *, drift: boo
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL)
-def plan_changed(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
-    reconcile(body, patch, memo, drift=False)
+def plan_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    reconcile(body, memo, drift=False)
 
 
-def repair_drift(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
-    reconcile(body, patch, memo, drift=True)
+def _drift_repair_on(memo: kopf.Memo, **_: Any) -> bool:
+    return config_of(memo).drift_interval > 0
 
 
-# Children are watched (handlers/children.py); the timer is only a slow safety net, off unless asked for.
-if CONFIG.drift_interval > 0:
-    kopf.timer(GROUP, VERSION, PLURAL, interval=CONFIG.drift_interval, initial_delay=CONFIG.drift_interval)(
-        repair_drift
-    )
+# Children are watched (handlers/children.py); this is only a slow safety net, off unless asked for.
+@kopf.daemon(GROUP, VERSION, PLURAL, when=_drift_repair_on, cancellation_timeout=5.0)
+async def repair_drift(meta: kopf.Meta, memo: kopf.Memo, stopped: kopf.DaemonStopped, **_: Any) -> None:
+    interval = config_of(memo).drift_interval
+    state = state_of(memo)
+    namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+    while not await stopped.wait(interval):
+        current = await asyncio.to_thread(state.cluster.get, PLAN, namespace, name)
+        if current is None:
+            return
+        await asyncio.to_thread(reconcile, kopf.Body(cast(kopf.RawBody, current)), memo, drift=True)

@@ -62,11 +62,3 @@ async def write_reports(state: OperatorState) -> None:
             logger.warning(
                 "report of plan %s/%s not written: %s %s", known.namespace, known.name, error.status, error.reason
             )
-
-
-async def write_reports_forever(state: OperatorState) -> None:
-    # The registry fills from the watches first: look once it has had time to, then on the interval.
-    await asyncio.sleep(min(60.0, state.config.report_interval))
-    while True:
-        await write_reports(state)
-        await asyncio.sleep(state.config.report_interval)

@@ -31,7 +31,7 @@ async def observed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
         state.metrics.forget_gate(namespace, name)
     # A status-only change is the loop's own write: only a spec change (or a new or deleted object) needs a decision.
     if deleted or before is None or known is None or known.generation != before.generation:
-        memo.wake.set()
+        state.wake.set()
 
 
 def validate(body: kopf.Body, patch: kopf.Patch) -> None:

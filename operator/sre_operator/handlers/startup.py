@@ -1,12 +1,16 @@
-"""One startup handler sets every operator setting and starts what runs beside the handlers:
-the HTTP server, the admission webhook, the budget evaluation loop, the admission recorder and the
-watches of generated children."""
+"""One startup handler sets every operator setting and hands every background duty to the supervisor:
+budget evaluation, readiness (peering and loading the gates), capacity checks, reports, admission
+recording, incident intake, certificate reload and the watches of generated children; then it serves HTTP
+and the admission webhook."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import os
+import random
+import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,15 +22,16 @@ from sre_operator.budgets import PrometheusClient, PrometheusSettings, parse_hea
 from sre_operator.config import OperatorConfig
 from sre_operator.generate.documents import runbooks
 from sre_operator.generate.names import MANAGED_BY
-from sre_operator.handlers.capacity import check_capacity_forever
+from sre_operator.handlers.capacity import check_all
 from sre_operator.handlers.children import child_changed
-from sre_operator.handlers.evaluation import admission_recorder, evaluate_forever, record_admissions
+from sre_operator.handlers.evaluation import Admitted, admission_recorder, evaluate_once, record_admissions
+from sre_operator.handlers.exposition import operator_metrics
 from sre_operator.handlers.incidents import receiver_queue, take_notifications
-from sre_operator.handlers.reports import write_reports_forever
-from sre_operator.handlers.state import CONFIG, GROUP, OperatorState, render_options, state_of
+from sre_operator.handlers.readiness import readiness_cycle
+from sre_operator.handlers.reports import write_reports
+from sre_operator.handlers.state import GROUP, OperatorState, config_of, render_options, state_of
 from sre_operator.http import (
     AlertmanagerReceiver,
-    Health,
     ServingCertificate,
     default_hosts,
     http_app,
@@ -37,12 +42,33 @@ from sre_operator.http import (
 from sre_operator.incidents import Notification
 from sre_operator.k8s import Cluster, load_client
 from sre_operator.k8s.client import CHILD_KINDS
-from sre_operator.k8s.watch import WATCH_SECONDS, start_following
+from sre_operator.k8s.watch import WATCH_SECONDS, ChildWatch, in_daemon_thread
 from sre_operator.k8s.workloads import earlier_templates
+from sre_operator.runtime import Supervisor
 
 logger = logging.getLogger(__name__)
 CERTIFICATE_CHECK_SECONDS = 30.0
+READINESS_CHECK_SECONDS = 1.0
+PEERING_LIFETIME_SECONDS = 15
+"""A replica that stops touching the peering object is taken for dead this long after: a standby takes over
+within it (kopf's default is 60 s)."""
 MANAGED_SELECTOR = ",".join(f"{k}={v}" for k, v in MANAGED_BY.items())
+
+
+def kopf_arguments(config: OperatorConfig) -> dict[str, Any]:
+    """What ``kopf.run``/``kopf.operator`` take to run this operator with ``config``: its settings travel
+    in the memo, and each replica gets a name and a priority of its own (kopf pauses every replica of equal
+    priority, so two replicas with the default would both stand by)."""
+    identity = os.environ.get("POD_NAME") or f"{socket.gethostname()}/{os.getpid()}"
+    return {
+        "clusterwide": not config.namespaces,
+        "namespaces": list(config.namespaces),
+        "standalone": not config.peering,
+        "peering_name": config.peering or None,
+        "priority": random.SystemRandom().randint(1, 2**31),
+        "identity": identity,
+        "memo": kopf.Memo(config=config, identity=identity),
+    }
 
 
 def _prometheus(config: OperatorConfig) -> PrometheusClient | None:
@@ -59,16 +85,6 @@ def _prometheus(config: OperatorConfig) -> PrometheusClient | None:
             config.prometheus_timeout,
         )
     )
-
-
-async def _watch_certificate(certificate: ServingCertificate) -> None:
-    while True:
-        await asyncio.sleep(CERTIFICATE_CHECK_SECONDS)
-        try:
-            if certificate.reload_if_changed():
-                logger.info("webhook certificate reloaded from %s", certificate.cert)
-        except (OSError, ValueError) as error:  # a half-written renewal: keep serving the old pair
-            logger.warning("webhook certificate not reloaded: %s", error)
 
 
 def runbook_source(state: OperatorState) -> Any:
@@ -105,8 +121,7 @@ def _put(queue: asyncio.Queue[Notification]) -> Callable[[Notification], bool]:
     return put
 
 
-@kopf.on.startup()
-async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+def _settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -114,39 +129,87 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     )
     settings.posting.enabled = True
     settings.posting.level = logging.INFO
-    settings.peering.standalone = not CONFIG.peering
-    if CONFIG.peering:
-        settings.peering.name = CONFIG.peering
+    if config.peering:
         settings.peering.mandatory = True
+        settings.peering.lifetime = PEERING_LIFETIME_SECONDS
     # Long watches: a quiet operator sends no request but a renewal per watch every half hour.
     settings.watching.server_timeout = WATCH_SECONDS
     # kopf restarts a watch that saw no event for this long (70 s by default): the CRD watch is that quiet.
     settings.watching.inactivity_timeout = WATCH_SECONDS + 60
+    settings.watching.connect_timeout = 10
     settings.networking.request_timeout = 60
+    settings.networking.connect_timeout = 10
     settings.execution.max_workers = 8
-    # Read again at start: the timer interval was fixed at import, the rest may have been set since.
-    config = OperatorConfig.from_environment()
+
+
+async def _child_watches(state: OperatorState, supervisor: Supervisor, stopped: threading.Event) -> None:
+    """One supervised watch per child kind. Where each starts is taken now, before kopf's start-up reconcile
+    of every plan, so whatever changes after that reconcile looked is seen."""
+    watches = [
+        ChildWatch(
+            state.cluster, kind, MANAGED_SELECTOR, lambda event, child: child_changed(state, event, child), stopped
+        )
+        for kind in CHILD_KINDS
+    ]
+    for watch in watches:
+        await asyncio.to_thread(watch.start_here)
+        name = f"watch-{watch.kind.plural}"
+        supervisor.periodic(name, in_daemon_thread(watch.run_once, name), 0.0)
+
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    config = config_of(memo)
+    _settings(settings, config)
+    supervisor = Supervisor()
     state = OperatorState(
         config=config,
         cluster=Cluster(load_client(config.kubeconfig or None)),
-        health=Health(interval=config.evaluation_interval),
         prometheus=_prometheus(config),
+        supervisor=supervisor,
+        identity=str(getattr(memo, "identity", "")),
+        priority=settings.peering.priority,
+        peering=config.peering,
     )
+    state.readiness.leader = not config.peering  # a peer waits for its turn; a lone replica leads
     memo.state = state
-    wake = asyncio.Event()
-    memo.wake = wake
-    tasks = [
-        asyncio.create_task(evaluate_forever(state, wake), name="budget-evaluation"),
-        asyncio.create_task(check_capacity_forever(state), name="capacity-checks"),
-        asyncio.create_task(write_reports_forever(state), name="reliability-reports"),
-    ]
+    memo.wake = state.wake
+    state.metrics.sources.append(lambda: operator_metrics(state))
+
+    async def evaluation_cycle() -> None:
+        if state.readiness.leader:
+            await evaluate_once(state)
+
+    supervisor.periodic(
+        "budget-evaluation",
+        evaluation_cycle,
+        config.evaluation_interval,
+        wake=state.wake,
+        stale_after=max(120.0, 5 * config.evaluation_interval),
+    )
+    supervisor.periodic("readiness", lambda: readiness_cycle(state), READINESS_CHECK_SECONDS)
+
+    async def capacity_cycle() -> None:
+        if state.readiness.leader:
+            await asyncio.to_thread(check_all, state)
+
+    supervisor.periodic("capacity-checks", capacity_cycle, config.capacity_interval)
+
+    async def reports_cycle() -> None:
+        if state.readiness.leader:
+            await write_reports(state)
+
+    # The registry fills from the watches first: look once it has had time to, then on the interval.
+    supervisor.periodic(
+        "reliability-reports", reports_cycle, config.report_interval, initial_delay=min(60.0, config.report_interval)
+    )
     receiver = None
     if config.alertmanager_token_file:
         notifications = receiver_queue()
         receiver = AlertmanagerReceiver(
             token=_token_reader(Path(config.alertmanager_token_file)), accept=_put(notifications)
         )
-        tasks.append(asyncio.create_task(take_notifications(state, notifications), name="incidents"))
+        supervisor.long_running("incident-intake", lambda: take_notifications(state, notifications))
     app = http_app(state.book, state.metrics, state.health, runbook_source(state), receiver)
     runners: list[web.AppRunner] = [await serve(app, config.http_address)]
     if config.webhook_address:
@@ -158,39 +221,36 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
                 folder / "tls.crt",
             )
         certificate = ServingCertificate.from_folder(folder)
-        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=10_000)
+        queue: asyncio.Queue[Admitted] = asyncio.Queue(maxsize=10_000)
         webhook = webhook_app(
             state.book,
             state.metrics,
             lambda request: earlier_templates(state.cluster, request),
-            admission_recorder(state, queue),
+            admission_recorder(queue),
+            state.readiness.ready,
         )
         runners.append(await serve(webhook, config.webhook_address, ssl_context=certificate.context))
-        tasks.append(asyncio.create_task(record_admissions(state, queue), name="admission-recorder"))
-        tasks.append(asyncio.create_task(_watch_certificate(certificate), name="webhook-certificate"))
-    memo.background = (runners, tasks)
-    memo.stop_watching = await asyncio.to_thread(
-        start_following,
-        state.cluster,
-        CHILD_KINDS,
-        MANAGED_SELECTOR,
-        lambda event, child: child_changed(state, event, child),
-    )
+        supervisor.long_running("admission-recorder", lambda: record_admissions(state, queue))
+
+        async def reload_certificate() -> None:
+            if certificate.reload_if_changed():
+                logger.info("webhook certificate reloaded from %s", certificate.cert)
+
+        supervisor.periodic("webhook-certificate", reload_certificate, CERTIFICATE_CHECK_SECONDS)
+    stopped = threading.Event()
+    await _child_watches(state, supervisor, stopped)
+    memo.background = (runners, stopped)
     logger.info("serving HTTP on %s and the webhook on %s", config.http_address, config.webhook_address or "(off)")
 
 
 @kopf.on.cleanup()
 async def stop_background(memo: kopf.Memo, **_: Any) -> None:
-    runners, tasks = getattr(memo, "background", ([], []))
-    if hasattr(memo, "stop_watching"):
-        memo.stop_watching.set()
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+    runners, stopped = getattr(memo, "background", ([], threading.Event()))
+    stopped.set()
+    state = state_of(memo) if hasattr(memo, "state") else None
+    if state is not None:
+        await state.supervisor.stop()
     for runner in runners:
         await runner.cleanup()
-    state = state_of(memo) if hasattr(memo, "state") else None
     if state is not None and state.prometheus is not None:
         await state.prometheus.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from sre_operator.gates.book import GateBook
 from sre_operator.generate.html import markdown_to_html
 from sre_operator.http.metrics import Metrics
 from sre_operator.incidents import Notification, NotificationError, parse_notification
+from sre_operator.runtime import Readiness, Supervisor
 
 logger = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -36,22 +36,22 @@ RUNBOOK_HEADERS = {
 }
 
 
-@dataclass
+def _always_ready() -> Readiness:
+    return Readiness(leader=True, loaded=True)
+
+
+@dataclass(frozen=True)
 class Health:
-    """What liveness reports: the evaluation loop's last finished cycle."""
+    """What ``/healthz`` (liveness: every duty up) and ``/readyz`` (this replica may answer admission) say."""
 
-    started: float = field(default_factory=time.monotonic)
-    last_cycle: float | None = None
-    interval: float = 30.0
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    readiness: Readiness = field(default_factory=_always_ready)
 
-    def alive(self) -> tuple[bool, str]:
-        now = time.monotonic()
-        # A loop that has not finished a cycle in several intervals is stuck; a fresh start gets the same grace.
-        grace = max(120.0, 5 * self.interval)
-        reference = self.last_cycle if self.last_cycle is not None else self.started
-        if now - reference > grace:
-            return False, f"no evaluation cycle finished in the last {now - reference:.0f}s"
-        return True, "ok"
+    def alive(self) -> tuple[bool, list[str]]:
+        return self.supervisor.health()
+
+    def ready(self) -> tuple[bool, str]:
+        return self.readiness.ready()
 
 
 def error(status: int, message: str) -> web.Response:
@@ -103,9 +103,15 @@ def http_app(
     receiver: AlertmanagerReceiver | None = None,
 ) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
-        alive, message = health.alive()
+        alive, problems = health.alive()
+        duties = {d.name: "up" if d.up else "down" for d in health.supervisor.duties.values()}
+        body = {"status": "ok" if alive else "failing", "problems": problems, "duties": duties}
+        return web.json_response(body, status=200 if alive else 503)
+
+    async def readyz(_: web.Request) -> web.Response:
+        ready, message = health.ready()
         return web.json_response(
-            {"status": "ok" if alive else "stuck", "message": message}, status=200 if alive else 503
+            {"status": "ready" if ready else "not ready", "message": message}, status=200 if ready else 503
         )
 
     async def metrics_page(_: web.Request) -> web.Response:
@@ -116,6 +122,9 @@ def http_app(
         key = _gate_key(request)
         if isinstance(key, web.Response):
             return key
+        ready, why = health.ready()
+        if not ready:  # a standby or a replica still loading knows no current answer: it gives none
+            return error(503, f"this replica cannot answer for gates now: {why}")
         answer = book.get(*key)
         if answer is None:
             return error(404, f"no ReleaseGate {key[0]}/{key[1]} known to this operator")
@@ -177,6 +186,7 @@ def http_app(
     app.router.add_post("/v1/alertmanager", alertmanager)
     app.router.add_get("/runbooks/{namespace}/{plan}/{slo}", runbook)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/v1/gates/{namespace}/{name}", gate)
     app.router.add_post("/v1/flagger/{namespace}/{name}", flagger)

@@ -30,6 +30,7 @@ from sre_operator.http.server import error, json_errors
 
 EarlierTemplates = Callable[[Mapping[str, Any]], Sequence[Any]]
 OnRecords = Callable[[Sequence[Record], Mapping[str, Any]], None]
+Ready = Callable[[], tuple[bool, str]]
 
 
 def review_response(uid: str, allowed: bool, message: str, warnings: Sequence[str]) -> dict[str, Any]:
@@ -41,10 +42,21 @@ def review_response(uid: str, allowed: bool, message: str, warnings: Sequence[st
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}
 
 
+def _always_ready() -> tuple[bool, str]:
+    return True, "ok"
+
+
 def webhook_app(
-    book: GateBook, metrics: Metrics, earlier_templates: EarlierTemplates, on_records: OnRecords
+    book: GateBook,
+    metrics: Metrics,
+    earlier_templates: EarlierTemplates,
+    on_records: OnRecords,
+    ready: Ready = _always_ready,
 ) -> web.Application:
     async def validate(request: web.Request) -> web.Response:
+        is_ready, why = ready()
+        if not is_ready:  # no verdict from a replica that does not know every gate: failurePolicy decides
+            return error(503, f"this replica gives no admission verdict now: {why}")
         try:
             review = await request.json()
         except ValueError:
@@ -60,10 +72,10 @@ def webhook_app(
         if not dry_run:
             recorded = {record.gate.key for record in verdict.records}
             for record in verdict.records:
-                metrics.admissions.labels(record.gate.namespace, record.gate.name, record.outcome).inc()
+                metrics.admissions.inc((record.gate.namespace, record.gate.name, record.outcome))
             for gate in verdict.gates:
                 if gate.key not in recorded:  # admitted with nothing to record: open, or not a release
-                    metrics.admissions.labels(gate.namespace, gate.name, "allowed").inc()
+                    metrics.admissions.inc((gate.namespace, gate.name, "allowed"))
             if verdict.records:
                 on_records(verdict.records, admission)
         return web.json_response(review_response(admission["uid"], verdict.allowed, verdict.message, verdict.warnings))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime
 import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -15,6 +17,10 @@ from kubernetes.client.exceptions import ApiException
 from sre_operator.timestamps import rfc3339
 
 FIELD_MANAGER = "sre-operator"
+PARTIAL_METADATA = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+REQUEST_TIMEOUT = (5.0, 30.0)
+"""Seconds to connect and to read one answer: no call waits on a silent API server for longer."""
+CONFLICT_RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,11 @@ CONFIG_MAP = Kind("v1", "ConfigMap", "configmaps")
 SECRET = Kind("v1", "Secret", "secrets")
 CHILD_KINDS = (PROMETHEUS_RULE, CONFIG_MAP, ALERTMANAGER_CONFIG, SECRET)
 PLAN = Kind("reliability.dev/v1alpha1", "ServiceReliabilityPlan", "servicereliabilityplans")
+POLICY = Kind("reliability.dev/v1alpha1", "ErrorBudgetPolicy", "errorbudgetpolicies")
 GATE = Kind("reliability.dev/v1alpha1", "ReleaseGate", "releasegates")
 INCIDENT = Kind("reliability.dev/v1alpha1", "Incident", "incidents")
+CLUSTER_PEERING = Kind("kopf.dev/v1", "ClusterKopfPeering", "clusterkopfpeerings")
+NAMESPACED_PEERING = Kind("kopf.dev/v1", "KopfPeering", "kopfpeerings")
 AUTOSCALER = Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers")
 DISRUPTION_BUDGET = Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets")
 REPLICA_SET = Kind("apps/v1", "ReplicaSet", "replicasets")
@@ -103,20 +112,41 @@ def is_retryable(error: ApiException) -> bool:
 class Cluster:
     """A thin, synchronous client; handlers call it from kopf's worker threads."""
 
-    def __init__(self, api: kubernetes.client.ApiClient, discovery_ttl: float = 60.0) -> None:
+    def __init__(
+        self,
+        api: kubernetes.client.ApiClient,
+        discovery_ttl: float = 60.0,
+        timeout: tuple[float, float] = REQUEST_TIMEOUT,
+    ) -> None:
         self.api = api
+        self.timeout = timeout
         self._discovery_ttl = discovery_ttl
         self._discovered: dict[str, tuple[float, bool]] = {}
         # (kind, namespace, name) -> resourceVersion of the operator's last write: a watch event carrying
-        # that version is the operator's own change, which needs no look.
-        self.written: dict[tuple[str, str, str], str] = {}
+        # that version is the operator's own change, which needs no look. Written by handler threads and
+        # read by watch threads: every access holds the lock, and deleted children are dropped.
+        self._written: dict[tuple[str, str, str], str] = {}
+        self._written_lock = threading.Lock()
 
     def _remember(self, obj: dict[str, Any]) -> dict[str, Any]:
         meta = obj.get("metadata") or {}
-        self.written[(str(obj.get("kind")), str(meta.get("namespace")), str(meta.get("name")))] = str(
-            meta.get("resourceVersion", "")
-        )
+        key = (str(obj.get("kind")), str(meta.get("namespace")), str(meta.get("name")))
+        with self._written_lock:
+            self._written[key] = str(meta.get("resourceVersion", ""))
         return obj
+
+    def wrote(self, kind: str, namespace: str, name: str, resource_version: str) -> bool:
+        """Whether ``resource_version`` of that child is the operator's own last write."""
+        with self._written_lock:
+            return self._written.get((kind, namespace, name)) == resource_version
+
+    def forget(self, kind: str, namespace: str, name: str) -> None:
+        with self._written_lock:
+            self._written.pop((kind, namespace, name), None)
+
+    def remembered(self) -> int:
+        with self._written_lock:
+            return len(self._written)
 
     def _call(
         self,
@@ -126,16 +156,19 @@ class Cluster:
         query: list[tuple[str, str]] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        accept: str = "application/json",
     ) -> Any:
         method, url, headers, body, post = self.api.param_serialize(
             method=method,
             resource_path=path,
             query_params=query or [],
-            header_params={"Accept": "application/json", "Content-Type": content_type},
+            header_params={"Accept": accept, "Content-Type": content_type},
             body=body,
             auth_settings=["BearerToken"],
         )
-        response = self.api.call_api(method, url, header_params=headers, body=body, post_params=post)
+        response = self.api.call_api(
+            method, url, header_params=headers, body=body, post_params=post, _request_timeout=self.timeout
+        )
         cast(Any, response).read()  # untyped in the client
         text = response.data.decode("utf-8") if response.data else ""
         if not 200 <= response.status <= 299:
@@ -171,6 +204,15 @@ class Cluster:
                 return None
             raise
 
+    def get_cluster_scoped(self, kind: Kind, name: str) -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = self._call("GET", f"{kind.cluster_path()}/{name}")
+            return found
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
     def list(self, kind: Kind, namespace: str, label_selector: str = "") -> list[dict[str, Any]]:
         try:
             query = [("labelSelector", label_selector)] if label_selector else []
@@ -195,6 +237,55 @@ class Cluster:
             body=patch,
             content_type="application/merge-patch+json",
         )
+
+    def patch_status_guarded(
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        stored: dict[str, Any],
+        delta_of: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> dict[str, Any] | None:
+        """Write ``delta_of(status)`` to the status of the object ``stored`` (as last read), only if nobody
+        wrote it since: a conflict reads the object again and asks ``delta_of`` again, so writers of the same
+        field (a condition list, say) never undo each other. Returns the object as written, None when there
+        was nothing to write or the object is gone."""
+        current: dict[str, Any] | None = stored
+        for _ in range(CONFLICT_RETRIES):
+            if current is None or (current.get("metadata") or {}).get("deletionTimestamp"):
+                return None
+            delta = delta_of(dict(current.get("status") or {}))
+            if not delta:
+                return None
+            version = str((current.get("metadata") or {}).get("resourceVersion", ""))
+            patch = {"metadata": {"resourceVersion": version}, "status": delta} if version else {"status": delta}
+            try:
+                written: dict[str, Any] = self.patch(kind, namespace, name, patch, subresource="status")
+                return written
+            except ApiException as error:
+                if error.status == 404:
+                    return None
+                if error.status != 409:
+                    raise
+            current = self.get(kind, namespace, name)
+        raise ApiException(status=409, reason=f"status of {kind.kind} {namespace}/{name}: still conflicting")
+
+    def list_keys(self, kind: Kind, namespaces: Sequence[str] = ()) -> builtins.list[tuple[str, str]]:
+        """(namespace, name) of every object of ``kind`` (in ``namespaces``, or all), metadata only."""
+        paths = [kind.path(n) for n in namespaces] if namespaces else [kind.cluster_path()]
+        keys: builtins.list[tuple[str, str]] = []
+        for path in paths:
+            token = ""
+            while True:
+                query = [("limit", "500")] + ([("continue", token)] if token else [])
+                answer = self._call("GET", path, query=query, accept=PARTIAL_METADATA)
+                for item in answer.get("items", []):
+                    meta = item.get("metadata") or {}
+                    keys.append((str(meta.get("namespace", "")), str(meta.get("name", ""))))
+                token = str((answer.get("metadata") or {}).get("continue") or "")
+                if not token:
+                    break
+        return keys
 
     def post_event(self, involved: dict[str, str], event_type: str, reason: str, message: str) -> None:
         """A core/v1 Event about ``involved`` (apiVersion, kind, name, namespace, uid)."""
@@ -289,7 +380,7 @@ class Cluster:
             raw.release_conn()
 
     def delete(self, kind: Kind, namespace: str, name: str) -> None:
-        self.written.pop((kind.kind, namespace, name), None)
+        self.forget(kind.kind, namespace, name)
         try:
             self._call("DELETE", kind.path(namespace, name))
         except ApiException as error:

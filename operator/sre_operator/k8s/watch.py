@@ -1,13 +1,18 @@
 """Follow one kind of the operator's children in every namespace: one long watch, filtered by label on the
 server, resumed from where it stopped. While nothing changes it sends no request at all, apart from
-renewing the watch every ``watch_seconds``."""
+renewing the watch every ``WATCH_SECONDS``.
+
+``ChildWatch.run_once`` is one watch session; the supervisor runs it again when it ends and, with a
+backoff, when it raises (the API server unreachable), so an outage is reported and never ends the watch.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
@@ -20,87 +25,99 @@ logger = logging.getLogger(__name__)
 WATCH_SECONDS = 1800
 # A kind the cluster does not serve (no Prometheus Operator CRDs) is looked for again this rarely.
 UNSERVED_RETRY_SECONDS = 600.0
-MAX_BACKOFF_SECONDS = 60.0
 
 Handler = Callable[[str, dict[str, Any]], None]
 
 
-def follow(
-    cluster: Cluster,
-    kind: Kind,
-    label_selector: str,
-    handle: Handler,
-    stopped: threading.Event,
-    *,
-    version: str = "",
-    watch_seconds: int = WATCH_SECONDS,
-) -> None:
-    """Call ``handle(event_type, object)`` for every change to ``kind`` matching ``label_selector`` after
-    ``version`` (now, if empty) until ``stopped`` is set."""
-    backoff = 1.0
-    while not stopped.is_set():
+class ChildWatch:
+    def __init__(
+        self,
+        cluster: Cluster,
+        kind: Kind,
+        label_selector: str,
+        handle: Handler,
+        stopped: threading.Event,
+        *,
+        watch_seconds: int = WATCH_SECONDS,
+    ) -> None:
+        self.cluster = cluster
+        self.kind = kind
+        self.label_selector = label_selector
+        self.handle = handle
+        self.stopped = stopped
+        self.watch_seconds = watch_seconds
+        self.version = ""
+
+    def start_here(self, attempts: int = 10) -> None:
+        """Watch from the collection's current version (tried a few times: the server may be starting)."""
+        for attempt in range(attempts):
+            try:
+                self.version = self.cluster.resource_version(self.kind, self.label_selector)
+                return
+            except ApiException as error:
+                if error.status == 404:
+                    return
+                logger.info("listing %s: %s %s (attempt %d)", self.kind.plural, error.status, error.reason, attempt + 1)
+            except (HTTPError, OSError) as error:
+                logger.info("listing %s: %s (attempt %d)", self.kind.plural, error, attempt + 1)
+            time.sleep(1)
+
+    def run_once(self) -> None:
+        """One watch session: calls ``handle(event_type, object)`` for each change after ``version`` until the
+        server ends the watch or ``stopped`` is set. Raises what the API server or the network raise."""
+        if self.stopped.is_set():
+            return
         try:
-            if not version:
-                version = cluster.resource_version(kind, label_selector)
-            for event in cluster.watch(kind, label_selector, version, watch_seconds):
-                if stopped.is_set():
+            if not self.version:
+                self.version = self.cluster.resource_version(self.kind, self.label_selector)
+            for event in self.cluster.watch(self.kind, self.label_selector, self.version, self.watch_seconds):
+                if self.stopped.is_set():
                     return
                 obj = event["object"]
-                version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
+                self.version = str((obj.get("metadata") or {}).get("resourceVersion") or self.version)
                 if event.get("type") == "BOOKMARK":
                     continue
                 try:
-                    handle(str(event.get("type")), obj)
+                    self.handle(str(event.get("type")), obj)
                 except Exception:  # one child's failed repair must not end the watch of all the others
-                    logger.exception("handling a %s event of %s failed", event.get("type"), kind.kind)
-            backoff = 1.0
+                    logger.exception("handling a %s event of %s failed", event.get("type"), self.kind.kind)
         except ApiException as error:
-            if stopped.is_set():
-                return
             if error.status == 410:  # the version fell out of the server's window: start again from now
-                version = ""
-                continue
-            wait = UNSERVED_RETRY_SECONDS if error.status == 404 else backoff
-            logger.warning("watching %s failed (%s %s); again in %.0fs", kind.plural, error.status, error.reason, wait)
-            stopped.wait(wait)
-            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-        except (HTTPError, OSError, ValueError) as error:
-            if stopped.is_set():
+                self.version = ""
                 return
-            logger.warning("watching %s failed (%s); again in %.0fs", kind.plural, error, backoff)
-            stopped.wait(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            if error.status == 404:  # not served (yet): not a failure, look again much later
+                logger.info("%s is not served; looking again in %.0fs", self.kind.plural, UNSERVED_RETRY_SECONDS)
+                self.stopped.wait(UNSERVED_RETRY_SECONDS)
+                return
+            raise
 
 
-def current_version(cluster: Cluster, kind: Kind, label_selector: str, attempts: int = 10) -> str:
-    """Where a watch of ``kind`` starts; empty if the kind is not served (yet) or the server is not ready."""
-    for attempt in range(attempts):
-        try:
-            return cluster.resource_version(kind, label_selector)
-        except ApiException as error:
-            if error.status == 404:
-                return ""
-            logger.info("listing %s: %s %s (attempt %d)", kind.plural, error.status, error.reason, attempt + 1)
-        except (HTTPError, OSError) as error:
-            logger.info("listing %s: %s (attempt %d)", kind.plural, error, attempt + 1)
-        time.sleep(1)
-    return ""
+def in_daemon_thread(work: Callable[[], None], name: str) -> Callable[[], Awaitable[None]]:
+    """``work`` as a coroutine that runs it in a daemon thread of its own (a watch blocks for half an hour:
+    not in a shared executor, and never holding up the process's exit)."""
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def target() -> None:
+            try:
+                work()
+            except BaseException as error:  # handed to the awaiting coroutine, which the supervisor watches
+                loop.call_soon_threadsafe(_settle, done, error)
+            else:
+                loop.call_soon_threadsafe(_settle, done, None)
+
+        threading.Thread(target=target, name=name, daemon=True).start()
+        await done
+
+    return run
 
 
-def start_following(cluster: Cluster, kinds: tuple[Kind, ...], label_selector: str, handle: Handler) -> threading.Event:
-    """One daemon thread per kind; set the returned event to stop them (each ends at its next event).
-
-    The versions to watch from are taken before this returns, that is before the operator's start-up
-    reconcile of every plan: whatever changes after that reconcile looked is seen by a watch.
-    """
-    stopped = threading.Event()
-    for kind in kinds:
-        version = current_version(cluster, kind, label_selector)
-        threading.Thread(
-            target=follow,
-            args=(cluster, kind, label_selector, handle, stopped),
-            kwargs={"version": version},
-            name=f"watch-{kind.plural}",
-            daemon=True,
-        ).start()
-    return stopped
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

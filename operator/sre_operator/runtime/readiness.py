@@ -1,0 +1,77 @@
+"""Whether this replica may answer admission and the gate API: ``/readyz`` and the webhook read it.
+
+A replica is ready when it is the active one of its peering (always, when it runs alone) and it has
+loaded every gate: it has taken in every plan, policy and gate that the API server listed when it
+became active, and a decision cycle has decided each of those gates since. A standby (kopf pauses its
+handlers, so it knows nothing current) and a replica still loading are not ready: they stay out of the
+Service and answer admission with an error, so the webhook's ``failurePolicy`` decides, never with
+``allowed: true``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sre_operator.timestamps import parse_rfc3339
+
+ObjectKey = tuple[str, str, str]
+"""(kind, namespace, name)"""
+
+
+def leads_peering(status: Mapping[str, Any], identity: str, priority: int, now: datetime.datetime) -> bool:
+    """Whether the operator ``identity`` of ``priority`` is the active one in a kopf peering object's status.
+
+    The same rule kopf applies before it pauses an operator: any live peer of a higher or the same
+    priority pauses it. Its own entry must be there and alive too (kopf writes it at start and keeps it
+    alive); until then, it has not joined the peering.
+    """
+    own_alive = False
+    for peer, info in status.items():
+        if not isinstance(info, Mapping):
+            continue
+        alive = _alive(info, now)
+        if peer == identity:
+            own_alive = alive
+        elif alive and int(info.get("priority", 0) or 0) >= priority:
+            return False
+    return own_alive
+
+
+def _alive(info: Mapping[str, Any], now: datetime.datetime) -> bool:
+    try:
+        seen = parse_rfc3339(str(info.get("lastseen", "")))
+        lifetime = float(info.get("lifetime", 60))
+    except (TypeError, ValueError):
+        return False
+    if seen.tzinfo is None:
+        seen = seen.replace(tzinfo=datetime.UTC)
+    return seen + datetime.timedelta(seconds=lifetime) > now
+
+
+@dataclass
+class Readiness:
+    leader: bool = False
+    loaded: bool = False
+    expected_gates: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    reason: str = "starting: the gates are not loaded yet"
+
+    def ready(self) -> tuple[bool, str]:
+        if not self.leader:
+            return False, self.reason if not self.loaded else "standby: another replica is active"
+        if not self.loaded:
+            return False, self.reason
+        return True, "ok"
+
+    def lose_leadership(self, why: str) -> None:
+        self.leader = False
+        self.loaded = False
+        self.reason = why
+
+
+def missing_objects(listed: Iterable[ObjectKey], known: Iterable[ObjectKey]) -> list[ObjectKey]:
+    """What the API server listed that the registry does not hold yet."""
+    have = set(known)
+    return sorted(key for key in listed if key not in have)

@@ -185,7 +185,7 @@ def bench_evaluation(slos: int) -> dict[str, float]:
     from sre_operator.budgets import PrometheusClient, PrometheusSettings
     from sre_operator.config import OperatorConfig
     from sre_operator.generate import names
-    from sre_operator.handlers.evaluation import decide_all, read_budgets
+    from sre_operator.handlers.evaluation import budget_source, decide_all, publish, read_budgets
 
     folder = Path(tempfile.mkdtemp(prefix="sre-operator-gate-bench-"))
     end = int(time.time()) // 60 * 60
@@ -223,11 +223,12 @@ def bench_evaluation(slos: int) -> dict[str, float]:
                 started = time.perf_counter()
                 before = state.metrics.queries._value.get()
                 await read_budgets(state)
-                writes = decide_all(state, datetime.datetime.now(datetime.UTC))
+                outcome = decide_all(state.registry, budget_source(state), datetime.datetime.now(datetime.UTC))
+                publish(state, outcome)
                 durations.append(time.perf_counter() - started)
                 queries = int(state.metrics.queries._value.get() - before)
                 assert state.snapshot is not None and len(state.snapshot.readings) == slos, state.snapshot.error
-                for known, delta in writes.statuses:  # as if written: the next cycle compares against it
+                for known, delta in outcome.writes.statuses:  # as if written: the next cycle compares against it
                     known.status.update(delta)
             await state.prometheus.close()
 

@@ -65,6 +65,7 @@ def test_the_deployment_is_locked_down() -> None:
         "capabilities": {"drop": ["ALL"]},
     }
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", "a standby or loading replica stays out"
     assert container["resources"]["limits"]["memory"]
 
 

@@ -154,7 +154,7 @@ async def _child_watches(state: OperatorState, supervisor: Supervisor, stopped: 
     for watch in watches:
         await asyncio.to_thread(watch.start_here)
         name = f"watch-{watch.kind.plural}"
-        supervisor.periodic(name, in_daemon_thread(watch.run_once, name), 0.0)
+        supervisor.periodic(name, in_daemon_thread(watch.run_once, name), 0.0, up_while_running=True)
 
 
 @kopf.on.startup()

@@ -279,7 +279,7 @@ class Cluster:
             while True:
                 query = [("limit", "500")] + ([("continue", token)] if token else [])
                 answer = self._call("GET", path, query=query, accept=PARTIAL_METADATA)
-                for item in answer.get("items", []):
+                for item in answer.get("items") or []:
                     meta = item.get("metadata") or {}
                     keys.append((str(meta.get("namespace", "")), str(meta.get("name", ""))))
                 token = str((answer.get("metadata") or {}).get("continue") or "")

@@ -9,6 +9,7 @@ backoff, when it raises (the API server unreachable), so an outage is reported a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -101,12 +102,14 @@ def in_daemon_thread(work: Callable[[], None], name: str) -> Callable[[], Awaita
         done: asyncio.Future[None] = loop.create_future()
 
         def target() -> None:
+            outcome: BaseException | None = None
             try:
                 work()
             except BaseException as error:  # handed to the awaiting coroutine, which the supervisor watches
-                loop.call_soon_threadsafe(_settle, done, error)
-            else:
-                loop.call_soon_threadsafe(_settle, done, None)
+                outcome = error
+            # The operator may have stopped meanwhile: then nobody waits for the outcome.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, done, outcome)
 
         threading.Thread(target=target, name=name, daemon=True).start()
         await done

@@ -75,8 +75,11 @@ class Supervisor:
         initial_delay: float = 0.0,
         stale_after: float | None = None,
         wake: asyncio.Event | None = None,
+        up_while_running: bool = False,
     ) -> None:
-        """Run ``cycle`` every ``interval`` seconds (at once when ``wake`` is set); up while its cycles succeed."""
+        """Run ``cycle`` every ``interval`` seconds (at once when ``wake`` is set); up while its cycles succeed.
+
+        ``up_while_running``: a cycle that lasts (a watch session) counts as up from its start, not its end."""
         every = interval if callable(interval) else (lambda: float(interval))
         duty = self._register(name, periodic=True, stale_after=stale_after)
 
@@ -85,6 +88,8 @@ class Supervisor:
                 duty.up = True  # waiting for its first turn is not a failure
                 await asyncio.sleep(initial_delay)
             while True:
+                if up_while_running:
+                    duty.up = True  # its failures and backoff count on until a cycle finishes
                 await cycle()
                 self._succeeded(duty)
                 await _pause(every(), wake)

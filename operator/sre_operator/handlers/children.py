@@ -64,3 +64,22 @@ def child_changed(state: OperatorState, event_type: str, child: dict[str, Any]) 
 def _announce(state: OperatorState, plan: Known, reason: str, kind: str, name: str) -> None:
     logger.info("%s %s %s/%s of plan %s", reason, kind, plan.namespace, name, plan.name)
     state.cluster.post_event(plan.reference, "Normal", reason, f"{reason} {kind} {name}")
+
+
+def children_resynced(state: OperatorState, kind: str, listed: list[dict[str, Any]]) -> None:
+    """After a gap in the watch of ``kind`` (410 Gone: the server forgot where it stood, as after its restart):
+    every listed child, and every child of that kind a plan wants but the list lacks, is looked at as if its
+    change had been seen, so a deletion or edit made during the gap is repaired all the same."""
+    present = {(str(c["metadata"].get("namespace")), str(c["metadata"].get("name"))) for c in listed}
+    missing = []
+    for known, plan in list(state.registry.plans()):
+        owner = {"apiVersion": PLAN.api_version, "kind": PLAN_KIND, "metadata": {"name": known.name, "uid": known.uid}}
+        for wanted in owned_children(state, plan, owner):
+            key = (str(wanted["metadata"]["namespace"]), str(wanted["metadata"]["name"]))
+            if wanted["kind"] == kind and key not in present:
+                missing.append(wanted)
+    logger.info("after a gap in the watch of %s: %d listed, %d missing", kind, len(listed), len(missing))
+    for child in missing:
+        child_changed(state, "DELETED", child)
+    for child in listed:
+        child_changed(state, "MODIFIED", child)

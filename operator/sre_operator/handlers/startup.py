@@ -23,7 +23,7 @@ from sre_operator.config import OperatorConfig
 from sre_operator.generate.documents import runbooks
 from sre_operator.generate.names import MANAGED_BY
 from sre_operator.handlers.capacity import check_all
-from sre_operator.handlers.children import child_changed
+from sre_operator.handlers.children import child_changed, children_resynced
 from sre_operator.handlers.evaluation import Admitted, admission_recorder, evaluate_once, record_admissions
 from sre_operator.handlers.exposition import operator_metrics
 from sre_operator.handlers.incidents import receiver_queue, take_notifications
@@ -145,10 +145,14 @@ def _settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
 async def _child_watches(state: OperatorState, supervisor: Supervisor, stopped: threading.Event) -> None:
     """One supervised watch per child kind. Where each starts is taken now, before kopf's start-up reconcile
     of every plan, so whatever changes after that reconcile looked is seen."""
+    def handle(event: str, child: dict[str, Any]) -> None:
+        child_changed(state, event, child)
+
+    def resync_of(kind: str) -> Callable[[list[dict[str, Any]]], None]:
+        return lambda listed: children_resynced(state, kind, listed)
+
     watches = [
-        ChildWatch(
-            state.cluster, kind, MANAGED_SELECTOR, lambda event, child: child_changed(state, event, child), stopped
-        )
+        ChildWatch(state.cluster, kind, MANAGED_SELECTOR, handle, stopped, resync=resync_of(kind.kind))
         for kind in CHILD_KINDS
     ]
     for watch in watches:

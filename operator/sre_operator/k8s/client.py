@@ -333,6 +333,23 @@ class Cluster:
         )
         return created
 
+    def list_all(self, kind: Kind, label_selector: str) -> tuple[builtins.list[dict[str, Any]], str]:
+        """Every object of ``kind`` matching ``label_selector`` across namespaces, and the version to watch from."""
+        items: builtins.list[dict[str, Any]] = []
+        token, version = "", ""
+        while True:
+            query = [("labelSelector", label_selector), ("limit", "500")] + ([("continue", token)] if token else [])
+            answer = self._call("GET", kind.cluster_path(), query=query)
+            for item in answer.get("items") or []:
+                item.setdefault("apiVersion", kind.api_version)
+                item.setdefault("kind", kind.kind)
+                items.append(item)
+            metadata = answer.get("metadata") or {}
+            version = version or str(metadata.get("resourceVersion", ""))
+            token = str(metadata.get("continue") or "")
+            if not token:
+                return items, version
+
     def resource_version(self, kind: Kind, label_selector: str) -> str:
         """The collection's current resourceVersion across namespaces, to watch from (one item is listed)."""
         answer = self._call("GET", kind.cluster_path(), query=[("labelSelector", label_selector), ("limit", "1")])

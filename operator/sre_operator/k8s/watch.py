@@ -28,6 +28,7 @@ WATCH_SECONDS = 1800
 UNSERVED_RETRY_SECONDS = 600.0
 
 Handler = Callable[[str, dict[str, Any]], None]
+Resync = Callable[[list[dict[str, Any]]], None]
 
 
 class ChildWatch:
@@ -39,15 +40,19 @@ class ChildWatch:
         handle: Handler,
         stopped: threading.Event,
         *,
+        resync: Resync = lambda listed: None,
         watch_seconds: int = WATCH_SECONDS,
     ) -> None:
         self.cluster = cluster
         self.kind = kind
         self.label_selector = label_selector
         self.handle = handle
+        self.resync = resync
         self.stopped = stopped
         self.watch_seconds = watch_seconds
         self.version = ""
+        self.lost = False
+        """Changes may have been missed (the server forgot the version to resume from): list before watching."""
 
     def start_here(self, attempts: int = 10) -> None:
         """Watch from the collection's current version (tried a few times: the server may be starting)."""
@@ -69,6 +74,11 @@ class ChildWatch:
         if self.stopped.is_set():
             return
         try:
+            if self.lost:
+                listed, self.version = self.cluster.list_all(self.kind, self.label_selector)
+                logger.info("%s: watching again after a gap; comparing %d listed", self.kind.plural, len(listed))
+                self.resync(listed)
+                self.lost = False
             if not self.version:
                 self.version = self.cluster.resource_version(self.kind, self.label_selector)
             for event in self.cluster.watch(self.kind, self.label_selector, self.version, self.watch_seconds):
@@ -83,8 +93,8 @@ class ChildWatch:
                 except Exception:  # one child's failed repair must not end the watch of all the others
                     logger.exception("handling a %s event of %s failed", event.get("type"), self.kind.kind)
         except ApiException as error:
-            if error.status == 410:  # the version fell out of the server's window: start again from now
-                self.version = ""
+            if error.status == 410:  # the version fell out of the server's window (or the server restarted)
+                self.version, self.lost = "", True
                 return
             if error.status == 404:  # not served (yet): not a failure, look again much later
                 logger.info("%s is not served; looking again in %.0fs", self.kind.plural, UNSERVED_RETRY_SECONDS)

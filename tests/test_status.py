@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sre_operator.errors import Problem
 from sre_operator.status import ConditionUpdate, changed_fields, invalid_status, merge_conditions, plan_status
 from tests.conftest import example_plans
@@ -76,3 +78,19 @@ def test_the_registry_knows_which_plans_cover_a_service_through_edits_and_deleti
     assert registry.plans_of_service("gated", "other") == ["copy"]
     registry.observe(first, deleted=True)
     assert registry.plans_of_service("gated", "checkout") == []
+
+
+def test_every_status_write_is_checked_against_the_model_the_crd_schema_comes_from() -> None:
+    from sre_operator.status import StatusShapeError, checked_status
+
+    plan_delta = {
+        "observedGeneration": 3,
+        "capacityRisks": ["one"],
+        "slos": {"gone": None, "kept": {"objective": 99.9}},
+    }
+    assert checked_status("ServiceReliabilityPlan", plan_delta) is plan_delta, "the write itself is unchanged"
+    with pytest.raises(StatusShapeError, match="ServiceReliabilityPlan status"):
+        checked_status("ServiceReliabilityPlan", {"capacityRisk": ["a typo of a writer"]})
+    with pytest.raises(StatusShapeError):
+        checked_status("ReleaseGate", {"allowed": "perhaps"})
+    assert checked_status("Incident", {"state": "Resolved"}) == {"state": "Resolved"}

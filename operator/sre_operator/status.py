@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from sre_operator.errors import Problem
 from sre_operator.gates import Decision, Firing, Memory, SloBudget, percent
 from sre_operator.gates.decision import FrozenBy
@@ -19,6 +21,7 @@ from sre_operator.generate.routing import business_hours_assumption
 from sre_operator.models.assumptions import plan_assumptions, residual_risks
 from sre_operator.models.gate import Override
 from sre_operator.models.plan import ServiceReliabilityPlan
+from sre_operator.models.status import GateStatus, IncidentStatus, PlanStatus, PolicyStatus, StatusModel
 from sre_operator.timestamps import parse_rfc3339, rfc3339
 
 
@@ -53,6 +56,32 @@ def merge_conditions(
             "observedGeneration": generation,
         }
     return sorted(by_type.values(), key=lambda c: str(c.get("type")))
+
+
+STATUS_MODELS: dict[str, type[StatusModel]] = {
+    "ServiceReliabilityPlan": PlanStatus,
+    "ErrorBudgetPolicy": PolicyStatus,
+    "ReleaseGate": GateStatus,
+    "Incident": IncidentStatus,
+}
+
+
+class StatusShapeError(Exception):
+    """A status write that the kind's status model, from which the CRD's status schema is generated, does not
+    take: a bug of the operator's, never a user's mistake."""
+
+
+def checked_status(kind: str, delta: dict[str, Any]) -> dict[str, Any]:
+    """``delta`` unchanged, once the kind's status model takes every field it writes (a removed SLO's ``null``
+    in ``slos`` is the merge patch's way of deleting it, not a value)."""
+    shown = {
+        k: ({n: v for n, v in value.items() if v is not None} if k == "slos" else value) for k, value in delta.items()
+    }
+    try:
+        STATUS_MODELS[kind].model_validate(shown)
+    except ValidationError as error:
+        raise StatusShapeError(f"{kind} status {sorted(delta)}: {error}") from None
+    return delta
 
 
 def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

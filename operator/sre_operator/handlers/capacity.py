@@ -15,7 +15,7 @@ from sre_operator.k8s.client import PLAN
 from sre_operator.k8s.workloads import capacity_inventory
 from sre_operator.models import ServiceReliabilityPlan
 from sre_operator.registry import Known
-from sre_operator.status import capacity_status, now_rfc3339
+from sre_operator.status import capacity_status, checked_status, now_rfc3339
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def check_plan(state: OperatorState, known: Known, plan: ServiceReliabilityPlan)
 
     def delta_of(status: dict[str, Any]) -> dict[str, Any]:
         seen.append(status)
-        return capacity_status(status, plan, risks, known.generation, now)
+        return checked_status(PLAN.kind, capacity_status(status, plan, risks, known.generation, now))
 
     # Conditions and residualRisks are also the reconcile's: a guarded write never undoes its latest.
     written = state.cluster.patch_status_guarded(PLAN, known.namespace, known.name, known.stored, delta_of)

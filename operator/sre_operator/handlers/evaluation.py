@@ -33,6 +33,7 @@ from sre_operator.runtime import collector_paused
 from sre_operator.status import (
     POSTMORTEM_ANNOTATION,
     changed_fields,
+    checked_status,
     gate_status,
     invalid_status,
     memory_from_status,
@@ -242,7 +243,8 @@ def apply_writes(state: OperatorState, writes: Writes) -> None:
             logger.warning("pausing the targets of gate %s/%s failed: %s", known.namespace, known.name, error.reason)
     for known, delta in writes.statuses:
         try:
-            cluster.patch(_kind_of(known), known.namespace, known.name, {"status": delta}, subresource="status")
+            patch = {"status": checked_status(known.kind, delta)}
+            cluster.patch(_kind_of(known), known.namespace, known.name, patch, subresource="status")
             # The watch brings the same soon; until then do not write it twice. A new dict, not an update in
             # place: a decision cycle in another thread may be reading the old one.
             known.status = merge_patch(known.status, delta)

@@ -25,6 +25,7 @@ from sre_operator.incidents.assess import budget_query, commander, postmortem_re
 from sre_operator.incidents.record import highest_severity
 from sre_operator.k8s.client import INCIDENT
 from sre_operator.models import API_GROUP, ServiceReliabilityPlan
+from sre_operator.status import checked_status
 from sre_operator.timestamps import parse_rfc3339
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ MEASURE_RETRY_SECONDS = (2.0, 5.0, 10.0)
 
 @dataclass
 class IncidentBook:
-    """The latest Incident of each (namespace, plan, alert group), as last written: repeats cost no request."""
+    """The latest open Incident of each (namespace, plan, alert group), as last written: repeats of a page cost no
+    request. A resolved one is dropped (a later notification of its group lists the group's Incidents once)."""
 
     latest: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
@@ -76,11 +78,15 @@ def _group_incidents(state: OperatorState, namespace: str, plan: str, group: str
 
 def _latest(state: OperatorState, book: IncidentBook, namespace: str, plan: str, group: str) -> dict[str, Any] | None:
     key = (namespace, plan, group)
-    if key not in book.latest:
-        listed = _group_incidents(state, namespace, plan, group)
-        if listed:
-            book.latest[key] = max(listed, key=lambda i: (i.get("status") or {}).get("startedAt", ""))
-    return book.latest.get(key)
+    if key in book.latest:
+        return book.latest[key]
+    listed = _group_incidents(state, namespace, plan, group)
+    if not listed:
+        return None
+    latest = max(listed, key=lambda i: (i.get("status") or {}).get("startedAt", ""))
+    if (latest.get("status") or {}).get("state") != "Resolved":
+        book.latest[key] = latest
+    return latest
 
 
 def _new_incident(
@@ -146,9 +152,16 @@ def record_alerts(
         return None
     incident = {**incident, "status": recorded.status}
     state.cluster.patch(
-        INCIDENT, namespace, incident["metadata"]["name"], {"status": recorded.status}, subresource="status"
+        INCIDENT,
+        namespace,
+        incident["metadata"]["name"],
+        {"status": checked_status(INCIDENT.kind, recorded.status)},
+        subresource="status",
     )
-    book.latest[key] = incident
+    if recorded.status.get("state") == "Resolved":
+        book.latest.pop(key, None)
+    else:
+        book.latest[key] = incident
     for event in recorded.new_events:
         state.cluster.post_event(_reference(incident), "Warning" if "firing" in event else "Normal", "Timeline", event)
     return incident
@@ -206,7 +219,8 @@ async def measure_budget(state: OperatorState, incident: dict[str, Any]) -> None
         await asyncio.to_thread(state.cluster.apply, draft)
         patch["postmortemDraft"] = draft["metadata"]["name"]
         incident["status"]["postmortemDraft"] = draft["metadata"]["name"]
-    await asyncio.to_thread(state.cluster.patch, INCIDENT, namespace, name, {"status": patch}, subresource="status")
+    checked = {"status": checked_status(INCIDENT.kind, patch)}
+    await asyncio.to_thread(state.cluster.patch, INCIDENT, namespace, name, checked, subresource="status")
     if reason:
         message = f"Postmortem required ({reason}); draft in ConfigMap {patch['postmortemDraft']}"
         await asyncio.to_thread(

@@ -16,6 +16,7 @@ from sre_operator.k8s.client import PLAN, is_retryable
 from sre_operator.models import ServiceReliabilityPlan, parse_document
 from sre_operator.status import (
     changed_fields,
+    checked_status,
     duplicate_service_message,
     invalid_status,
     not_ready_status,
@@ -53,7 +54,11 @@ def _write_status(
     (the capacity checks write conditions too); whether anything was written."""
     meta = document["metadata"]
     written = state.cluster.patch_status_guarded(
-        PLAN, meta["namespace"], meta["name"], document, lambda previous: changed_fields(previous, wanted(previous))
+        PLAN,
+        meta["namespace"],
+        meta["name"],
+        document,
+        lambda previous: checked_status(PLAN.kind, changed_fields(previous, wanted(previous))),
     )
     return written is not None
 

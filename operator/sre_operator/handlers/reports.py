@@ -17,7 +17,7 @@ from sre_operator.k8s.client import INCIDENT, PLAN
 from sre_operator.models import ServiceReliabilityPlan
 from sre_operator.registry import Known
 from sre_operator.reports import IncidentSummary, ReportContext, plan_incidents, report_config_map, scheduled_reports
-from sre_operator.status import now_rfc3339
+from sre_operator.status import checked_status, now_rfc3339
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ async def write_due_reports(
     await asyncio.to_thread(state.cluster.apply, config_map)
     at, name = now_rfc3339(), config_map["metadata"]["name"]
     reports = [{"name": s.name, "period": s.period.label, "configMap": name, "writtenAt": at} for s in schedule]
-    patch = {"status": {"reports": reports}}
+    patch = {"status": checked_status(PLAN.kind, {"reports": reports})}
     await asyncio.to_thread(state.cluster.patch, PLAN, known.namespace, known.name, patch, subresource="status")
     new = ", ".join(f"{s.name} {s.period.label}" for s in schedule if written.get(s.name) != s.period.label)
     message = f"Reliability report written to ConfigMap {name}: {new}"

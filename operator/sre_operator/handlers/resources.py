@@ -9,7 +9,14 @@ import kopf
 
 from sre_operator.handlers.state import GROUP, VERSION, plain, state_of
 from sre_operator.models import parse_document
-from sre_operator.status import changed_fields, invalid_status, now_rfc3339, problem_line, valid_only_status
+from sre_operator.status import (
+    changed_fields,
+    checked_status,
+    invalid_status,
+    now_rfc3339,
+    problem_line,
+    valid_only_status,
+)
 
 
 @kopf.on.event(GROUP, VERSION, "servicereliabilityplans")
@@ -46,7 +53,7 @@ def validate(body: kopf.Body, patch: kopf.Patch) -> None:
     delta = changed_fields(previous, status)
     if not delta:
         return
-    patch.status.update(delta)
+    patch.status.update(checked_status("ErrorBudgetPolicy", delta))
     if parsed.problems:
         kopf.warn(body, reason="InvalidSpec", message=problem_line(parsed.problems))
     else:

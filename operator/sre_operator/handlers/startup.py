@@ -145,6 +145,7 @@ def _settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
 async def _child_watches(state: OperatorState, supervisor: Supervisor, stopped: threading.Event) -> None:
     """One supervised watch per child kind. Where each starts is taken now, before kopf's start-up reconcile
     of every plan, so whatever changes after that reconcile looked is seen."""
+
     def handle(event: str, child: dict[str, Any]) -> None:
         child_changed(state, event, child)
 

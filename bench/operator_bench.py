@@ -39,9 +39,10 @@ NAMESPACE = "bench"
 QUIET_SECONDS = 120
 
 
-def peak_rss_mib(pid: int) -> float:
+def rss_mib(pid: int, field: str = "VmHWM") -> float:
+    """The process's peak (VmHWM) or current (VmRSS) resident memory."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -122,7 +123,7 @@ def main() -> None:
             quiet = plane.requests_since(quiet_mark, USER)
             restored = repair_seconds(plane, "delete", "configmap", f"service-{args.plans // 2}-runbooks")
             repaired = repair_seconds(plane, "edit", "prometheusrule", f"service-{args.plans // 3}-slos")
-            peak = peak_rss_mib(process.pid)
+            peak, steady = rss_mib(process.pid), rss_mib(process.pid, "VmRSS")
         verbs = collections.Counter(r["verb"] for r in requests)
         writes = sum(n for v, n in verbs.items() if v not in ("get", "list", "watch"))
         print(f"plans: {args.plans} (checkout example: 2 SLOs, 3 children each)")
@@ -130,7 +131,7 @@ def main() -> None:
             f"applied with kubectl in {applied:.1f} s; all Ready after {all_ready:.1f} s "
             f"({args.plans / all_ready:.1f} plans/s)"
         )
-        print(f"operator peak RSS: {peak:.0f} MiB")
+        print(f"operator peak RSS: {peak:.0f} MiB; after the quiet minutes: {steady:.0f} MiB")
         print(
             f"API requests until all Ready: {len(requests)} ({len(requests) / args.plans:.1f} per plan); "
             f"writes {writes} ({writes / args.plans:.1f} per plan); by verb: {dict(sorted(verbs.items()))}"

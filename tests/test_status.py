@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from sre_operator.errors import Problem
@@ -94,3 +96,24 @@ def test_every_status_write_is_checked_against_the_model_the_crd_schema_comes_fr
     with pytest.raises(StatusShapeError):
         checked_status("ReleaseGate", {"allowed": "perhaps"})
     assert checked_status("Incident", {"state": "Resolved"}) == {"state": "Resolved"}
+
+
+@pytest.mark.parametrize(
+    ("current", "wanted"),
+    [
+        ({"burnRates": {"1h": 3.5, "6h": 2.0}}, {"burnRates": {}}),  # an emptied map really empties
+        (
+            {"slos": {"gone": {"objective": 99}, "kept": {"objective": 99.9, "burnRates": {"1h": 1.0}}}},
+            {"slos": {"kept": {"objective": 99.9, "burnRates": {"5m": 2.0}}}},
+        ),
+        ({"paused": ["a"], "state": "Frozen"}, {"paused": [], "state": "Open"}),
+        ({}, {"reports": [{"name": "weekly"}], "slos": {"a": {"objective": 99.0}}}),
+    ],
+)
+def test_the_merge_patch_written_makes_the_status_exactly_what_was_wanted(
+    current: dict[str, Any], wanted: dict[str, Any]
+) -> None:
+    from sre_operator.mergepatch import merge_patch, patch_between
+
+    patched = merge_patch(current, patch_between(current, wanted))
+    assert {key: patched.get(key) for key in wanted} == wanted

@@ -84,19 +84,6 @@ def checked_status(kind: str, delta: dict[str, Any]) -> dict[str, Any]:
     return delta
 
 
-def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """``target`` with a JSON merge patch (RFC 7386) applied, as the API server applies one; a new dict."""
-    merged = dict(target)
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_patch(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def problem_line(problems: Sequence[Problem]) -> str:
     """One line for a condition or Event: the first problem, and how many more there are."""
     first = f"{problems[0].path}: {problems[0].message}"
@@ -356,8 +343,7 @@ def plan_budget_status(
         slos[slo.name] = entry
     delta: dict[str, Any] = {}
     if moved:
-        # A merge patch keeps map keys it does not name: an SLO removed from the plan is removed with null.
-        delta["slos"] = {**{name: None for name in old_slos if name not in slos}, **slos}
+        delta["slos"] = slos
     lowest = lowest_budget_text(slos)
     if previous.get("lowestBudgetRemaining", "") != lowest:
         delta["lowestBudgetRemaining"] = lowest

@@ -27,6 +27,7 @@ from sre_operator.handlers.state import OperatorState
 from sre_operator.incidents.actions import PRIORITIES, report
 from sre_operator.k8s.client import GATE, PLAN
 from sre_operator.k8s.workloads import pause_targets, resume_targets
+from sre_operator.mergepatch import merge_patch, patch_between
 from sre_operator.models import ReleaseGate, ServiceReliabilityPlan
 from sre_operator.registry import Known, Registry
 from sre_operator.runtime import collector_paused
@@ -37,7 +38,6 @@ from sre_operator.status import (
     gate_status,
     invalid_status,
     memory_from_status,
-    merge_patch,
     plan_budget_status,
     problem_line,
     with_admission,
@@ -243,11 +243,11 @@ def apply_writes(state: OperatorState, writes: Writes) -> None:
             logger.warning("pausing the targets of gate %s/%s failed: %s", known.namespace, known.name, error.reason)
     for known, delta in writes.statuses:
         try:
-            patch = {"status": checked_status(known.kind, delta)}
-            cluster.patch(_kind_of(known), known.namespace, known.name, patch, subresource="status")
+            patch = patch_between(known.status, checked_status(known.kind, delta))
+            cluster.patch(_kind_of(known), known.namespace, known.name, {"status": patch}, subresource="status")
             # The watch brings the same soon; until then do not write it twice. A new dict, not an update in
             # place: a decision cycle in another thread may be reading the old one.
-            known.status = merge_patch(known.status, delta)
+            known.status = merge_patch(known.status, patch)
         except ApiException as error:
             if error.status != 404:
                 logger.warning(

@@ -14,6 +14,7 @@ from typing import Any, cast
 import kubernetes
 from kubernetes.client.exceptions import ApiException
 
+from sre_operator.mergepatch import patch_between
 from sre_operator.timestamps import rfc3339
 
 FIELD_MANAGER = "sre-operator"
@@ -254,11 +255,14 @@ class Cluster:
         for _ in range(CONFLICT_RETRIES):
             if current is None or (current.get("metadata") or {}).get("deletionTimestamp"):
                 return None
-            delta = delta_of(dict(current.get("status") or {}))
+            status = dict(current.get("status") or {})
+            delta = delta_of(status)
             if not delta:
                 return None
             version = str((current.get("metadata") or {}).get("resourceVersion", ""))
-            patch = {"metadata": {"resourceVersion": version}, "status": delta} if version else {"status": delta}
+            # Maps are merged by a merge patch: what the delta drops from one is sent as null.
+            fields = patch_between(status, delta)
+            patch = {"metadata": {"resourceVersion": version}, "status": fields} if version else {"status": fields}
             try:
                 written: dict[str, Any] = self.patch(kind, namespace, name, patch, subresource="status")
                 return written

@@ -91,7 +91,7 @@ def rss_mib() -> float:
 def _serve(port: int, folder: str, slos: int, on_loop: bool, switch: float, ready: Any, report: Any) -> None:
     from aiohttp import web
 
-    from sre_operator.handlers.evaluation import budget_source, decide_all, let_others_run, publish
+    from sre_operator.handlers.evaluation import budget_source, decide_all, decide_and_prepare, dismantle, publish
     from sre_operator.http import Metrics, ServingCertificate, webhook_app
     from sre_operator.runtime import collector_paused
 
@@ -123,8 +123,8 @@ def _serve(port: int, folder: str, slos: int, on_loop: bool, switch: float, read
             else:  # as the operator runs it (handlers.evaluation.evaluate_once)
                 with collector_paused():
                     view, source, now = state.registry.copy(), budget_source(state), datetime.datetime.now(datetime.UTC)
-                    outcome = await asyncio.to_thread(decide_all, view, source, now, let_others_run)
-                    publish(state, outcome)
+                    outcome, pages = await asyncio.to_thread(decide_and_prepare, view, source, now)
+                    await asyncio.to_thread(dismantle, publish(state, outcome, pages))
             durations.append(time.perf_counter() - started)
 
         await cycle()  # the first answers before any request: the gate is decided

@@ -39,14 +39,14 @@ class GateAnswer:
 
 
 @dataclass(frozen=True)
-class _Pages:
+class Pages:
     """One immutable state of the book: readers take it in one read and never see half a change."""
 
     answers: Mapping[tuple[str, str], GateAnswer] = field(default_factory=dict)
     by_namespace: Mapping[str, tuple[GateView, ...]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, answers: Mapping[tuple[str, str], GateAnswer]) -> _Pages:
+    def of(cls, answers: Mapping[tuple[str, str], GateAnswer]) -> Pages:
         by_namespace: dict[str, list[GateView]] = {}
         for (namespace, _), answer in sorted(answers.items()):
             by_namespace.setdefault(namespace, []).append(answer.view)
@@ -57,19 +57,23 @@ class GateBook:
     """The gates' answers. Each change builds a new immutable state and swaps it in with one assignment."""
 
     def __init__(self) -> None:
-        self._pages = _Pages()
+        self._pages = Pages()
+
+    def install(self, pages: Pages) -> None:
+        """Every gate's answer at once, as one cycle decided them (``Pages.of``, built wherever is cheap);
+        gates not among them are forgotten."""
+        self._pages = pages
 
     def replace(self, answers: Mapping[tuple[str, str], GateAnswer]) -> None:
-        """Every gate's answer at once, as one cycle decided them; gates not among them are forgotten."""
-        self._pages = _Pages.of(answers)
+        self.install(Pages.of(answers))
 
     def put(self, answer: GateAnswer) -> None:
         key = (answer.view.namespace, answer.view.name)
-        self._pages = _Pages.of({**self._pages.answers, key: answer})
+        self.install(Pages.of({**self._pages.answers, key: answer}))
 
     def remove(self, namespace: str, name: str) -> None:
         if (namespace, name) in self._pages.answers:
-            self._pages = _Pages.of({k: a for k, a in self._pages.answers.items() if k != (namespace, name)})
+            self.install(Pages.of({k: a for k, a in self._pages.answers.items() if k != (namespace, name)}))
 
     def get(self, namespace: str, name: str) -> GateAnswer | None:
         return self._pages.answers.get((namespace, name))

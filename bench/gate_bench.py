@@ -57,6 +57,16 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def latency_summary(latencies: list[float]) -> dict[str, float]:
+    """Count, median, 99th percentile and worst of request latencies, in milliseconds."""
+    return {
+        "requests": len(latencies),
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "max_ms": max(latencies) * 1000,
+    }
+
+
 def _serve_http(port: int, ready: Any) -> None:
     from aiohttp import web
 
@@ -118,11 +128,7 @@ def bench_gate_api(rate: float, seconds: float) -> dict[str, float]:
         latencies = _load(f"http://127.0.0.1:{port}/v1/gates/shop/checkout", rate, seconds)
     finally:
         server.terminate()
-    return {
-        "requests": len(latencies),
-        "p50_ms": percentile(latencies, 0.5) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
-    }
+    return latency_summary(latencies)
 
 
 def bench_admission_decision(iterations: int = 20_000) -> dict[str, float]:
@@ -171,11 +177,7 @@ def bench_webhook(rate: float, seconds: float) -> dict[str, float]:
     finally:
         server.terminate()
         shutil.rmtree(folder, ignore_errors=True)
-    return {
-        "requests": len(latencies),
-        "p50_ms": percentile(latencies, 0.5) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
-    }
+    return latency_summary(latencies)
 
 
 def bench_evaluation(slos: int) -> dict[str, float]:

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from gate_bench import _load, _state_with, percentile  # noqa: E402
+from gate_bench import _load, _state_with, latency_summary, percentile  # noqa: E402
 from tests.gates.test_admission import new_image  # noqa: E402
 from tests.support.controlplane import free_port  # noqa: E402
 
@@ -189,13 +189,7 @@ def bench_webhook_under_cycle(
     finally:
         server.terminate()
         shutil.rmtree(folder, ignore_errors=True)
-    return {
-        "requests": len(latencies),
-        "p50_ms": percentile(latencies, 0.5) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
-        "max_ms": max(latencies) * 1000,
-        **served,
-    }
+    return {**latency_summary(latencies), **served}
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import yaml
 from tests.conftest import ROOT, require_program
 from tests.handlers.test_capacity import deployment, risks
 from tests.support.controlplane import ControlPlane
+from tests.support.gates import blocking_gate
 from tests.support.operator import RunningOperator, operator_in_process, request, wait_for
 from tests.support.prometheus import LivePrometheus
 
@@ -43,29 +44,6 @@ def reporting_plan() -> dict[str, Any]:
     plan["spec"]["service"]["name"] = "after-the-outage"
     plan["spec"]["reporting"] = {"cadence": "daily"}
     return in_namespace(plan)
-
-
-def gate_and_policy() -> list[dict[str, Any]]:
-    policy = {
-        "apiVersion": "reliability.dev/v1alpha1",
-        "kind": "ErrorBudgetPolicy",
-        "metadata": {"name": "after-the-outage", "namespace": NAMESPACE},
-        "spec": {
-            "rules": [{"name": "freeze", "when": {"budgetRemainingBelow": 0}, "actions": ["freezeReleases"]}],
-            "onUnknown": "block",
-        },
-    }
-    gate = {
-        "apiVersion": "reliability.dev/v1alpha1",
-        "kind": "ReleaseGate",
-        "metadata": {"name": "after-the-outage", "namespace": NAMESPACE},
-        "spec": {
-            "planRef": {"name": "after-the-outage"},
-            "policyRef": {"name": "after-the-outage"},
-            "targets": [{"kind": "Deployment", "name": "batch"}],
-        },
-    }
-    return [in_namespace(policy), in_namespace(gate)]
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +114,12 @@ def test_every_duty_comes_back_after_an_api_server_outage(
             }
         )
         assert plane.apply([in_namespace(deployment(2, probe=True)), budget]).returncode == 0
-        assert plane.apply([reporting_plan(), *gate_and_policy()]).returncode == 0
+        assert (
+            plane.apply(
+                [reporting_plan(), *blocking_gate(NAMESPACE, "after-the-outage", "after-the-outage", "batch")]
+            ).returncode
+            == 0
+        )
         runbooks = next(
             g["name"] for g in get(plane, "srp", "checkout")["status"]["generated"] if g["name"].endswith("runbooks")
         )

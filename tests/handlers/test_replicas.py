@@ -32,6 +32,7 @@ from tests.support.controlplane import (
     read_crds,
     start_control_plane,
 )
+from tests.support.gates import blocking_gate
 from tests.support.operator import RunningOperator, addresses, operator_subprocess, request, wait_for
 
 pytestmark = pytest.mark.controlplane
@@ -100,26 +101,7 @@ def frozen_gate() -> list[dict[str, Any]]:
     plan = yaml.safe_load((ROOT / "references" / "examples" / "batch.yaml").read_text("utf-8"))
     plan["metadata"].update(name="checkout", namespace=NAMESPACE)
     plan["spec"]["service"]["name"] = "checkout"
-    policy = {
-        "apiVersion": "reliability.dev/v1alpha1",
-        "kind": "ErrorBudgetPolicy",
-        "metadata": {"name": "checkout", "namespace": NAMESPACE},
-        "spec": {
-            "rules": [{"name": "freeze", "when": {"budgetRemainingBelow": 0}, "actions": ["freezeReleases"]}],
-            "onUnknown": "block",
-        },
-    }
-    gate = {
-        "apiVersion": "reliability.dev/v1alpha1",
-        "kind": "ReleaseGate",
-        "metadata": {"name": "checkout", "namespace": NAMESPACE},
-        "spec": {
-            "planRef": {"name": "checkout"},
-            "policyRef": {"name": "checkout"},
-            "targets": [{"kind": "Deployment", "name": "checkout-api"}],
-        },
-    }
-    return [plan, policy, gate]
+    return [plan, *blocking_gate(NAMESPACE, "checkout", "checkout", "checkout-api")]
 
 
 def a_new_image() -> dict[str, Any]:

@@ -88,7 +88,7 @@ def test_every_status_write_is_checked_against_the_model_the_crd_schema_comes_fr
     plan_delta = {
         "observedGeneration": 3,
         "capacityRisks": ["one"],
-        "slos": {"gone": None, "kept": {"objective": 99.9}},
+        "slos": {"kept": {"objective": 99.9}},
     }
     assert checked_status("ServiceReliabilityPlan", plan_delta) is plan_delta, "the write itself is unchanged"
     with pytest.raises(StatusShapeError, match="ServiceReliabilityPlan status"):
@@ -117,3 +117,10 @@ def test_the_merge_patch_written_makes_the_status_exactly_what_was_wanted(
 
     patched = merge_patch(current, patch_between(current, wanted))
     assert {key: patched.get(key) for key in wanted} == wanted
+
+
+def test_an_incident_status_is_checked_too() -> None:
+    from sre_operator.status import checked_status
+
+    status = {"state": "Open", "slos": ["availability"], "timeline": [{"at": "2026-12-01T00:00:00Z", "event": "x"}]}
+    assert checked_status("Incident", status) is status

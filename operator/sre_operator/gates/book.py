@@ -64,9 +64,6 @@ class GateBook:
         gates not among them are forgotten."""
         self._pages = pages
 
-    def replace(self, answers: Mapping[tuple[str, str], GateAnswer]) -> None:
-        self.install(Pages.of(answers))
-
     def put(self, answer: GateAnswer) -> None:
         key = (answer.view.namespace, answer.view.name)
         self.install(Pages.of({**self._pages.answers, key: answer}))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sre_operator.timestamps import parse_rfc3339
@@ -46,8 +46,6 @@ def _alive(info: Mapping[str, Any], now: datetime.datetime) -> bool:
         lifetime = float(info.get("lifetime", 60))
     except (TypeError, ValueError):
         return False
-    if seen.tzinfo is None:
-        seen = seen.replace(tzinfo=datetime.UTC)
     return seen + datetime.timedelta(seconds=lifetime) > now
 
 
@@ -55,7 +53,6 @@ def _alive(info: Mapping[str, Any], now: datetime.datetime) -> bool:
 class Readiness:
     leader: bool = False
     loaded: bool = False
-    expected_gates: frozenset[tuple[str, str]] = field(default_factory=frozenset)
     reason: str = "starting: the gates are not loaded yet"
 
     def ready(self) -> tuple[bool, str]:

@@ -89,7 +89,7 @@ def test_the_receiver_wants_the_bearer_token_and_well_formed_notifications(recei
     assert status == 401 and "bearer token" in answer["error"]
     assert post(receiver, firing, token="wrong")[0] == 401
     status, answer = post(receiver, b"{not json")
-    assert status == 400 and answer["error"].startswith("body:")
+    assert status == 400 and answer["error"].startswith("the body is not JSON")
     status, answer = post(receiver, {**firing, "alerts": [{"status": "firing"}]})
     assert status == 400 and answer == {"error": "alerts[0].fingerprint: must be a non-empty string"}
 

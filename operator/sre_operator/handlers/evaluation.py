@@ -13,7 +13,7 @@ import asyncio
 import datetime
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -239,8 +239,8 @@ def apply_writes(state: OperatorState, writes: Writes) -> None:
             writes.statuses.append((known, {"paused": paused}))
             if message:
                 writes.events.append((known.reference, "Normal", "Paused" if hold else "Resumed", message))
-        except ApiException as error:
-            logger.warning("pausing the targets of gate %s/%s failed: %s", known.namespace, known.name, error.reason)
+        except Exception as error:  # one write failing (the API server away, a refusal) spares the others
+            logger.warning("pausing the targets of gate %s/%s failed: %s", known.namespace, known.name, _why(error))
     for known, delta in writes.statuses:
         try:
             patch = patch_between(known.status, checked_status(known.kind, delta))
@@ -248,16 +248,23 @@ def apply_writes(state: OperatorState, writes: Writes) -> None:
             # The watch brings the same soon; until then do not write it twice. A new dict, not an update in
             # place: a decision cycle in another thread may be reading the old one.
             known.status = merge_patch(known.status, patch)
-        except ApiException as error:
-            if error.status != 404:
+        except Exception as error:
+            if not (isinstance(error, ApiException) and error.status == 404):
                 logger.warning(
-                    "status of %s %s/%s not written: %s", known.kind, known.namespace, known.name, error.reason
+                    "status of %s %s/%s not written: %s", known.kind, known.namespace, known.name, _why(error)
                 )
     for involved, event_type, reason, message in writes.events:
         try:
             cluster.post_event(involved, event_type, reason, message)
-        except ApiException as error:
-            logger.warning("event %s on %s not posted: %s", reason, involved.get("name"), error.reason)
+        except Exception as error:
+            logger.warning("event %s on %s not posted: %s", reason, involved.get("name"), _why(error))
+
+
+def _why(error: Exception) -> str:
+    """One line on why a write failed: the API server's reason, or the error's type and first words."""
+    if isinstance(error, ApiException):
+        return str(error.reason)
+    return f"{type(error).__name__}: {str(error)[:200]}"
 
 
 async def read_budgets(state: OperatorState) -> None:
@@ -359,25 +366,17 @@ async def evaluate_once(state: OperatorState) -> Outcome:
     return outcome
 
 
-USER_LIMIT = 256
-"""Characters of a requester's name kept in an Event or status.lastDecisions."""
 Admitted = tuple[Sequence[Record], str]
-
-
-def requester(request: Mapping[str, Any]) -> str:
-    """The requester's name as the review gives it, cut to ``USER_LIMIT``; empty when the review has none."""
-    info = request.get("userInfo")
-    name = info.get("username") if isinstance(info, Mapping) else None
-    return name[:USER_LIMIT] if isinstance(name, str) else ""
+"""One review's records and its requester's name."""
 
 
 def admission_recorder(queue: asyncio.Queue[Admitted]) -> Any:
     """``on_records`` for the webhook: hands records, with the requester's name only, to ``record_admissions``
     without waiting (the review itself is not kept)."""
 
-    def on_records(records: Sequence[Record], request: Mapping[str, Any]) -> None:
+    def on_records(records: Sequence[Record], user: str) -> None:
         try:
-            queue.put_nowait((tuple(records), requester(request)))
+            queue.put_nowait((tuple(records), user))
         except asyncio.QueueFull:
             logger.warning("admission records dropped: the recorder is behind")
 
@@ -406,13 +405,10 @@ def admission_writes(registry: Registry, batch: Sequence[Admitted], at: str) -> 
 
 
 async def record_admissions(state: OperatorState, queue: asyncio.Queue[Admitted]) -> None:
-    """Batches of records as they come; a batch that cannot be written is logged and the next one taken."""
+    """Batches of records as they come; a write that fails is logged and the others still made."""
     while True:
         batch = [await queue.get()]
         while not queue.empty():
             batch.append(queue.get_nowait())
         writes = admission_writes(state.registry, batch, rfc3339(datetime.datetime.now(datetime.UTC)))
-        try:
-            await asyncio.to_thread(apply_writes, state, writes)
-        except Exception:  # the API server unreachable: these records are lost, later ones are not
-            logger.exception("%d admission record(s) not written", len(batch))
+        await asyncio.to_thread(apply_writes, state, writes)  # each write failing alone, logged

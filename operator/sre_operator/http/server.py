@@ -20,12 +20,25 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sre_operator.gates.book import GateBook
 from sre_operator.generate.html import markdown_to_html
+from sre_operator.http.intake import (
+    HEADER_SECONDS,
+    ClientErrorLog,
+    ClientMistake,
+    name_the_server,
+    name_the_server_everywhere,
+    read_json,
+    refuse_encoded_bodies,
+)
 from sre_operator.http.metrics import Metrics
 from sre_operator.incidents import Notification, NotificationError, parse_notification
 from sre_operator.runtime import Readiness, Supervisor
 
 logger = logging.getLogger(__name__)
-NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+NAME_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+LINGER_SECONDS = 2.0
+"""How long the rest of a refused body is read and dropped before the connection is closed."""
+RECEIVER_LIMIT = 1024 * 1024
+"""Bytes of an Alertmanager notification: Alertmanager sends at most a few hundred alerts per group."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RunbookSource = Callable[[str, str, str], str | None]
 """(namespace, plan, slo) -> the SLO's runbook as Markdown, or None when there is no such plan or SLO."""
@@ -62,6 +75,8 @@ def error(status: int, message: str) -> web.Response:
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except ClientMistake as mistake:
+        return error(mistake.status, mistake.message)
     except web.HTTPException as problem:
         if problem.status < 400:
             raise
@@ -71,12 +86,13 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error(500, "internal error; see the operator's log")
 
 
-def _gate_key(request: web.Request) -> tuple[str, str] | web.Response:
-    namespace, name = request.match_info["namespace"], request.match_info["name"]
-    for what, value in (("namespace", namespace), ("name", name)):
-        if len(value) > 253 or not NAME_PATTERN.match(value):
-            return error(400, f"{what} {value[:80]!r} is not a Kubernetes object name")
-    return namespace, name
+def object_names(request: web.Request, *parts: str) -> tuple[str, ...]:
+    """The path's parts named ``parts``, each a Kubernetes object name; ``ClientMistake`` (400) otherwise."""
+    for part in parts:
+        value = request.match_info[part]
+        if len(value) > 253 or not NAME_PATTERN.fullmatch(value):
+            raise ClientMistake(400, f"{part} {value[:80]!r} is not a Kubernetes object name")
+    return tuple(request.match_info[part] for part in parts)
 
 
 @dataclass(frozen=True)
@@ -92,7 +108,9 @@ class AlertmanagerReceiver:
 def _bearer_matches(request: web.Request, token: str) -> bool:
     given = request.headers.get("Authorization", "")
     scheme, _, credentials = given.partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip(), token)
+    # Bytes, not str: compare_digest refuses non-ASCII text, and a client chooses what its header holds.
+    offered = credentials.strip().encode("utf-8", "surrogateescape")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(offered, token.encode("utf-8"))
 
 
 def http_app(
@@ -119,15 +137,13 @@ def http_app(
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     def lookup(request: web.Request) -> dict[str, Any] | web.Response:
-        key = _gate_key(request)
-        if isinstance(key, web.Response):
-            return key
+        namespace, name = object_names(request, "namespace", "name")
         ready, why = health.ready()
         if not ready:  # a standby or a replica still loading knows no current answer: it gives none
             return error(503, f"this replica cannot answer for gates now: {why}")
-        answer = book.get(*key)
+        answer = book.get(namespace, name)
         if answer is None:
-            return error(404, f"no ReleaseGate {key[0]}/{key[1]} known to this operator")
+            return error(404, f"no ReleaseGate {namespace}/{name} known to this operator")
         return answer.as_json()
 
     async def gate(request: web.Request) -> web.Response:
@@ -144,16 +160,13 @@ def http_app(
         return web.json_response(found, status=200 if found["allowed"] else 423)
 
     async def runbook(request: web.Request) -> web.Response:
-        info = request.match_info
-        for what in ("namespace", "plan", "slo"):
-            if len(info[what]) > 253 or not NAME_PATTERN.match(info[what]):
-                return error(400, f"{what} {info[what][:80]!r} is not a Kubernetes object name")
-        markdown = runbook_source(info["namespace"], info["plan"], info["slo"])
+        namespace, plan, slo = object_names(request, "namespace", "plan", "slo")
+        markdown = runbook_source(namespace, plan, slo)
         if markdown is None:
-            return error(404, f"no runbook for SLO {info['slo']} of plan {info['namespace']}/{info['plan']}")
+            return error(404, f"no runbook for SLO {slo} of plan {namespace}/{plan}")
         if "text/markdown" in request.headers.get("Accept", ""):
             return web.Response(text=markdown, content_type="text/markdown", headers=RUNBOOK_HEADERS)
-        title = f"Runbook: {info['namespace']}/{info['plan']} SLO {info['slo']}"
+        title = f"Runbook: {namespace}/{plan} SLO {slo}"
         return web.Response(text=markdown_to_html(markdown, title), content_type="text/html", headers=RUNBOOK_HEADERS)
 
     async def alertmanager(request: web.Request) -> web.Response:
@@ -170,10 +183,7 @@ def http_app(
                 status=401,
                 headers={"WWW-Authenticate": 'Bearer realm="sre-operator"'},
             )
-        try:
-            body = await request.json()
-        except ValueError as problem:
-            return error(400, f"body: not JSON ({problem})")
+        body = await read_json(request, RECEIVER_LIMIT)
         try:
             notification = parse_notification(body)
         except NotificationError as problem:
@@ -182,7 +192,7 @@ def http_app(
             return error(503, "too many notifications waiting; Alertmanager will retry")
         return web.json_response({"accepted": len(notification.alerts)})
 
-    app = web.Application(middlewares=[json_errors], client_max_size=1024 * 1024)
+    app = guarded_app(client_max_size=RECEIVER_LIMIT)
     app.router.add_post("/v1/alertmanager", alertmanager)
     app.router.add_get("/runbooks/{namespace}/{plan}/{slo}", runbook)
     app.router.add_get("/healthz", healthz)
@@ -190,6 +200,13 @@ def http_app(
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/v1/gates/{namespace}/{name}", gate)
     app.router.add_post("/v1/flagger/{namespace}/{name}", flagger)
+    return app
+
+
+def guarded_app(client_max_size: int) -> web.Application:
+    """An application whose every route answers mistakes in one JSON line and reads no compressed body."""
+    app = web.Application(middlewares=[json_errors, refuse_encoded_bodies], client_max_size=client_max_size)
+    app.on_response_prepare.append(name_the_server)
     return app
 
 
@@ -201,10 +218,20 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-async def serve(app: web.Application, address: str, **site_options: Any) -> web.AppRunner:
+async def serve(
+    app: web.Application, address: str, header_seconds: float = HEADER_SECONDS, **site_options: Any
+) -> web.AppRunner:
     """Start ``app`` on ``address``; the caller cleans the returned runner up."""
     host, port = split_address(address)
-    runner = web.AppRunner(app, access_log=None)
+    name_the_server_everywhere()
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        auto_decompress=False,
+        keepalive_timeout=header_seconds,  # also bounds how long a first request's head may take to arrive
+        lingering_time=LINGER_SECONDS,
+        logger=ClientErrorLog(logging.getLogger("sre_operator.http.clients")),
+    )
     await runner.setup()
     await web.TCPSite(runner, host, port, **site_options).start()
     return runner

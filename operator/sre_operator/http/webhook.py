@@ -24,19 +24,26 @@ from aiohttp import web
 
 from sre_operator.gates.admission import Record, judge
 from sre_operator.gates.book import GateBook
+from sre_operator.gates.review import ReviewProblem, parse_review, requester
 from sre_operator.generate.webhook import WEBHOOK_PATH
+from sre_operator.http.intake import ClientMistake, read_json
 from sre_operator.http.metrics import Metrics
-from sre_operator.http.server import error, json_errors
+from sre_operator.http.server import error, guarded_app
 
 EarlierTemplates = Callable[[Mapping[str, Any]], Sequence[Any]]
-OnRecords = Callable[[Sequence[Record], Mapping[str, Any]], None]
+OnRecords = Callable[[Sequence[Record], str], None]
+"""Records of one review and the requester's name (bounded): nothing else of the review is kept."""
+REVIEW_KIND = "admission.k8s.io/v1 AdmissionReview"
+REVIEW_LIMIT = 8 * 1024 * 1024
+"""Bytes of an AdmissionReview: the object and its old version, each at most etcd's 1.5 MiB, with room."""
 Ready = Callable[[], tuple[bool, str]]
 
 
-def review_response(uid: str, allowed: bool, message: str, warnings: Sequence[str]) -> dict[str, Any]:
+def review_response(uid: str, allowed: bool, message: str, warnings: Sequence[str], code: int = 403) -> dict[str, Any]:
     response: dict[str, Any] = {"uid": uid, "allowed": allowed}
     if not allowed:
-        response["status"] = {"code": 403, "reason": "Forbidden", "message": message}
+        reason = "Forbidden" if code == 403 else "BadRequest"
+        response["status"] = {"code": code, "reason": reason, "message": message}
     if warnings:
         response["warnings"] = list(warnings)
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}
@@ -58,18 +65,19 @@ def webhook_app(
         if not is_ready:  # no verdict from a replica that does not know every gate: failurePolicy decides
             return error(503, f"this replica gives no admission verdict now: {why}")
         try:
-            review = await request.json()
-        except ValueError:
-            return error(400, "the body is not JSON: expected an admission.k8s.io/v1 AdmissionReview")
-        admission = review.get("request") if isinstance(review, dict) else None
-        if not isinstance(admission, dict) or not isinstance(admission.get("uid"), str):
-            return error(400, "expected an admission.k8s.io/v1 AdmissionReview with request.uid")
-        gates = book.gates_in(str(admission.get("namespace") or ""))
+            data = await read_json(request, REVIEW_LIMIT)
+        except ClientMistake as mistake:
+            raise ClientMistake(mistake.status, f"{mistake.message}: expected an {REVIEW_KIND}") from None
+        review = parse_review(data)
+        if isinstance(review, ReviewProblem):  # no verdict at all, least of all "allowed": failurePolicy decides
+            return error(400, f"sre-operator cannot judge this {REVIEW_KIND}: {review.message}")
+        uid = review.request.uid
+        gates = book.gates_in(review.request.namespace)
         if not gates:
-            return web.json_response(review_response(admission["uid"], True, "", ()))
+            return web.json_response(review_response(uid, True, "", ()))
+        admission = data["request"]  # its every field the verdict reads has the type parse_review checked
         verdict = await asyncio.to_thread(judge, admission, gates, lambda: earlier_templates(admission))
-        dry_run = bool(admission.get("dryRun"))
-        if not dry_run:
+        if review.request.dry_run is not True:
             recorded = {record.gate.key for record in verdict.records}
             for record in verdict.records:
                 metrics.admissions.inc((record.gate.namespace, record.gate.name, record.outcome))
@@ -77,10 +85,10 @@ def webhook_app(
                 if gate.key not in recorded:  # admitted with nothing to record: open, or not a release
                     metrics.admissions.inc((gate.namespace, gate.name, "allowed"))
             if verdict.records:
-                on_records(verdict.records, admission)
-        return web.json_response(review_response(admission["uid"], verdict.allowed, verdict.message, verdict.warnings))
+                on_records(verdict.records, requester(review))
+        return web.json_response(review_response(uid, verdict.allowed, verdict.message, verdict.warnings))
 
-    app = web.Application(middlewares=[json_errors], client_max_size=8 * 1024 * 1024)
+    app = guarded_app(client_max_size=REVIEW_LIMIT)
     app.router.add_post(WEBHOOK_PATH, validate)
     return app
 

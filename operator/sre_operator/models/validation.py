@@ -55,7 +55,8 @@ def field_path(loc: Sequence[int | str]) -> str:
     return path or "(document)"
 
 
-def _message(error: Any) -> str:
+def problem_message(error: Any) -> str:
+    """One pydantic error in words a user of the CRD reads (no pydantic jargon, no input echoed)."""
     kind = error["type"]
     ctx = {key: f"{value:g}" if isinstance(value, float) else value for key, value in error.get("ctx", {}).items()}
     simple: dict[str, Callable[[], str]] = {
@@ -81,7 +82,7 @@ def _schema_problems(error: ValidationError, source: str) -> list[Problem]:
     problems = []
     for item in error.errors():
         loc = [part for part in item["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
-        problems.append(Problem(field_path(loc), _message(item), source))
+        problems.append(Problem(field_path(loc), problem_message(item), source))
     return problems
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from sre_operator.http.intake import (
     refuse_encoded_bodies,
 )
 from sre_operator.http.metrics import Metrics
+from sre_operator.http.openapi import http_document
 from sre_operator.incidents import Notification, NotificationError, parse_notification
 from sre_operator.runtime import Readiness, Supervisor
 
@@ -67,8 +68,8 @@ class Health:
         return self.readiness.ready()
 
 
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
 
 
 @web.middleware
@@ -80,7 +81,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as problem:
         if problem.status < 400:
             raise
-        return error(problem.status, f"{problem.reason}: {request.method} {request.path}")
+        kept = {name: problem.headers[name] for name in ("Allow",) if name in problem.headers}  # RFC 9110 for 405
+        return error(problem.status, f"{problem.reason}: {request.method} {request.path[:200]}", kept)
     except Exception:  # a bug of ours: logged whole, answered in one line
         logger.exception("request %s %s failed", request.method, request.path)
         return error(500, "internal error; see the operator's log")
@@ -192,7 +194,7 @@ def http_app(
             return error(503, "too many notifications waiting; Alertmanager will retry")
         return web.json_response({"accepted": len(notification.alerts)})
 
-    app = guarded_app(client_max_size=RECEIVER_LIMIT)
+    app = guarded_app(client_max_size=RECEIVER_LIMIT, description=http_document())
     app.router.add_post("/v1/alertmanager", alertmanager)
     app.router.add_get("/runbooks/{namespace}/{plan}/{slo}", runbook)
     app.router.add_get("/healthz", healthz)
@@ -203,10 +205,16 @@ def http_app(
     return app
 
 
-def guarded_app(client_max_size: int) -> web.Application:
-    """An application whose every route answers mistakes in one JSON line and reads no compressed body."""
+def guarded_app(client_max_size: int, description: dict[str, Any]) -> web.Application:
+    """An application whose every route answers mistakes in one JSON line and reads no compressed body, and
+    that serves its OpenAPI ``description`` at ``/openapi.json``."""
     app = web.Application(middlewares=[json_errors, refuse_encoded_bodies], client_max_size=client_max_size)
     app.on_response_prepare.append(name_the_server)
+
+    async def openapi(_: web.Request) -> web.Response:
+        return web.json_response(description)
+
+    app.router.add_get("/openapi.json", openapi)
     return app
 
 

@@ -28,6 +28,7 @@ from sre_operator.gates.review import ReviewProblem, parse_review, requester
 from sre_operator.generate.webhook import WEBHOOK_PATH
 from sre_operator.http.intake import ClientMistake, read_json
 from sre_operator.http.metrics import Metrics
+from sre_operator.http.openapi import webhook_document
 from sre_operator.http.server import error, guarded_app
 
 EarlierTemplates = Callable[[Mapping[str, Any]], Sequence[Any]]
@@ -88,7 +89,7 @@ def webhook_app(
                 on_records(verdict.records, requester(review))
         return web.json_response(review_response(uid, verdict.allowed, verdict.message, verdict.warnings))
 
-    app = guarded_app(client_max_size=REVIEW_LIMIT)
+    app = guarded_app(client_max_size=REVIEW_LIMIT, description=webhook_document())
     app.router.add_post(WEBHOOK_PATH, validate)
     return app
 

@@ -56,7 +56,7 @@ def _time(data: Mapping[str, Any], key: str, at: str) -> datetime.datetime | Non
     try:
         parsed = parse_rfc3339(value)
     except ValueError:
-        raise NotificationError(f"{at}{key}: {value!r} is not an RFC 3339 time") from None
+        raise NotificationError(f"{at}{key}: {value[:40]!r} is not an RFC 3339 time") from None
     # Alertmanager writes Go's zero time (0001-01-01) for an alert that has not ended.
     return None if parsed.year <= 1 else parsed
 
@@ -65,11 +65,11 @@ def parse_notification(data: Any) -> Notification:
     if not isinstance(data, dict):
         raise NotificationError("body: must be a JSON object")
     if str(data.get("version", "")) != "4":
-        raise NotificationError(f"version: {data.get('version')!r} is not 4")
+        raise NotificationError(f"version: {str(data.get('version'))[:40]!r} is not 4")
     group_key = _text(data, "groupKey", "")
     status = _text(data, "status", "")
     if status not in ("firing", "resolved"):
-        raise NotificationError(f"status: {status!r} is not firing or resolved")
+        raise NotificationError(f"status: {status[:40]!r} is not firing or resolved")
     raw_alerts = data.get("alerts")
     if not isinstance(raw_alerts, list) or not raw_alerts:
         raise NotificationError("alerts: must be a non-empty list")
@@ -81,7 +81,7 @@ def parse_notification(data: Any) -> Notification:
         fingerprint = _text(raw, "fingerprint", at)
         alert_status = _text(raw, "status", at)
         if alert_status not in ("firing", "resolved"):
-            raise NotificationError(f"{at}status: {alert_status!r} is not firing or resolved")
+            raise NotificationError(f"{at}status: {alert_status[:40]!r} is not firing or resolved")
         starts_at = _time(raw, "startsAt", at)
         if starts_at is None:
             raise NotificationError(f"{at}startsAt: must be an RFC 3339 time")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 from typing import Annotated, Any, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -83,11 +84,36 @@ def _label_name(value: str) -> str:
     return value
 
 
+def _time_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise PydanticCustomError(
+            "time_zone", "{value} is not an IANA time zone (such as UTC or Europe/Paris)", {"value": repr(value[:64])}
+        ) from None
+    return value
+
+
 DnsLabel = Annotated[
     str, Field(max_length=63, json_schema_extra={"pattern": DNS_LABEL_PATTERN}), AfterValidator(_dns_label)
 ]
 Duration = Annotated[str, Field(json_schema_extra={"pattern": DURATION_PATTERN}), AfterValidator(_duration)]
 LabelName = Annotated[str, Field(json_schema_extra={"pattern": LABEL_NAME_PATTERN}), AfterValidator(_label_name)]
+
+
+def whole_match(pattern: str, what: str) -> AfterValidator:
+    """The model's check of a string the CRD schema gives ``pattern`` (which the API server checks), so that
+    ``validate`` and the operator refuse the same strings, with a message saying ``what`` is expected."""
+
+    def check(value: str) -> str:
+        if re.fullmatch(pattern, value) is None:
+            raise PydanticCustomError("pattern", "{value} is not {what}", {"value": repr(value[:64]), "what": what})
+        return value
+
+    return AfterValidator(check)
+
+
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
 
 
 def _label_names(labels: dict[str, str]) -> dict[str, str]:

@@ -16,10 +16,12 @@ from sre_operator.models.base import (
     LocalRef,
     ObjectMeta,
     SecretKeyRef,
+    TimeZone,
     api_config,
     cel_rules,
     exactly_one,
     require_exactly_one,
+    whole_match,
 )
 
 Tier = Literal["critical", "high", "medium", "low"]
@@ -33,6 +35,22 @@ def _default_outputs() -> list[RoutingOutput]:
 
 
 CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+SEVERITY_PATTERN = r"^SEV[0-9]$"
+Clock = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": CLOCK_PATTERN}),
+    whole_match(CLOCK_PATTERN, "a time of day as HH:MM, such as 09:00"),
+]
+Weekdays = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": WEEKDAY_RANGE_PATTERN}),
+    whole_match(WEEKDAY_RANGE_PATTERN, "a weekday or a range of them, such as monday:friday"),
+]
+SeverityName = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": SEVERITY_PATTERN}),
+    whole_match(SEVERITY_PATTERN, "a severity name, SEV0 to SEV9"),
+]
 
 
 # 1. Service context ---------------------------------------------------------------------------------------------
@@ -143,7 +161,7 @@ class SloAlerting(ApiModel):
 
 class Calendar(ApiModel):
     period: Literal["week", "month", "quarter"] = Field(description="Calendar period budgets are reported for.")
-    time_zone: str = Field(default="UTC", max_length=64, description="IANA time zone the period starts in.")
+    time_zone: TimeZone = Field(default="UTC", description="IANA time zone the period starts in.")
 
 
 class Slo(ApiModel):
@@ -204,16 +222,12 @@ class Receiver(ApiModel):
 
 
 class BusinessHours(ApiModel):
-    time_zone: str = Field(default="UTC", max_length=64, description="IANA time zone of the hours.")
-    weekdays: list[Annotated[str, Field(json_schema_extra={"pattern": WEEKDAY_RANGE_PATTERN})]] = Field(
+    time_zone: TimeZone = Field(default="UTC", description="IANA time zone of the hours.")
+    weekdays: list[Weekdays] = Field(
         default_factory=lambda: ["monday:friday"], description="Days or ranges of days, such as monday:friday."
     )
-    start: str = Field(
-        default="09:00", json_schema_extra={"pattern": CLOCK_PATTERN}, description="Start of the working day, HH:MM."
-    )
-    end: str = Field(
-        default="17:00", json_schema_extra={"pattern": CLOCK_PATTERN}, description="End of the working day, HH:MM."
-    )
+    start: Clock = Field(default="09:00", description="Start of the working day, HH:MM.")
+    end: Clock = Field(default="17:00", description="End of the working day, HH:MM.")
 
 
 class Routing(ApiModel):
@@ -250,12 +264,7 @@ class EscalationStep(ApiModel):
 
 
 class Severity(ApiModel):
-    name: str = Field(
-        min_length=1,
-        max_length=16,
-        json_schema_extra={"pattern": r"^SEV[0-9]$"},
-        description="Severity name, SEV0 to SEV9.",
-    )
+    name: SeverityName = Field(min_length=1, max_length=16, description="Severity name, SEV0 to SEV9.")
     description: str = Field(default="", max_length=1024, description="When this severity applies.")
 
 

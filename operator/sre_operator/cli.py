@@ -203,6 +203,11 @@ RUN_SETTINGS: tuple[tuple[str, str], ...] = (
     ("--http-address", "health, metrics and gate API (default 0.0.0.0:8080)"),
     ("--webhook-address", "HTTPS admission webhook; empty turns it off (default 0.0.0.0:9443)"),
     ("--webhook-cert-dir", "folder with tls.crt and tls.key, reloaded on change (default: a self-signed pair)"),
+    (
+        "--webhook-client-ca",
+        "CA file: the webhook takes only clients with a certificate it signed, such as the API server configured "
+        "with a WebhookAdmissionConfiguration (default: any client)",
+    ),
     ("--cadvisor-selector", "label matchers of cAdvisor series for the saturation rules (kube-prometheus' by default)"),
     ("--kube-state-metrics-selector", 'label matchers of kube-state-metrics series (default job="kube-state-metrics")'),
     ("--capacity-interval", "seconds between checks of spec.capacity against the live workloads (default 300)"),

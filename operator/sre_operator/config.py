@@ -47,6 +47,8 @@ class OperatorConfig:
     """HTTPS admission webhook; empty turns it off."""
     webhook_cert_dir: str = ""
     """Folder with tls.crt and tls.key; empty makes a self-signed pair at start-up."""
+    webhook_client_ca: str = ""
+    """CA bundle the API server's client certificate must be signed by; empty lets any client call the webhook."""
     capacity_interval: float = 300.0
     """Seconds between checks of spec.capacity against the live workloads (plans that name workloads only)."""
     report_interval: float = 3600.0
@@ -115,6 +117,7 @@ class OperatorConfig:
             http_address=get("HTTP_ADDRESS", cls.http_address),
             webhook_address=get("WEBHOOK_ADDRESS", cls.webhook_address),
             webhook_cert_dir=get("WEBHOOK_CERT_DIR", ""),
+            webhook_client_ca=get("WEBHOOK_CLIENT_CA", ""),
             alertmanager_token_file=get("ALERTMANAGER_TOKEN_FILE", ""),
             capacity_interval=seconds("CAPACITY_INTERVAL", cls.capacity_interval),
             report_interval=seconds("REPORT_INTERVAL", cls.report_interval),

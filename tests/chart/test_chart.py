@@ -19,6 +19,10 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "cert-manager": {"webhook": {"certManager": True}, "prometheus": {"url": "https://thanos:9090"}},
     "no webhook": {"webhook": {"enabled": False}, "argocd": {"healthChecks": False}},
     "incidents": {"incidents": {"tokenSecret": "alertmanager-token"}, "grafana": {"dashboard": False}},
+    "locked ports": {
+        "webhook": {"clientCAConfigMap": "apiserver-webhook-client-ca"},
+        "networkPolicy": {"enabled": True, "webhookFrom": [{"ipBlock": {"cidr": "10.0.0.0/24"}}]},
+    },
 }
 
 
@@ -158,3 +162,25 @@ def test_a_token_secret_turns_on_the_alertmanager_receiver() -> None:
     names = {e["name"] for e in default["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert "SRE_OPERATOR_ALERTMANAGER_TOKEN_FILE" not in names
     assert any(d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-dashboard") for d in render({}))
+
+
+def test_the_ports_can_be_narrowed_to_who_needs_them() -> None:
+    values = VALUE_SETS["locked ports"]
+    documents = render(values)
+    (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["SRE_OPERATOR_WEBHOOK_CLIENT_CA"] == "/etc/sre-operator/webhook-client-ca/ca.crt"
+    assert {
+        "name": "webhook-client-ca",
+        "configMap": {"name": "apiserver-webhook-client-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]},
+    } in pod["volumes"]
+    (policy,) = [d for d in documents if d["kind"] == "NetworkPolicy"]
+    rules = {rule["ports"][0]["port"]: rule.get("from") for rule in policy["spec"]["ingress"]}
+    assert rules == {8080: None, 9443: [{"ipBlock": {"cidr": "10.0.0.0/24"}}]}
+    defaults = render({})
+    assert not [d for d in defaults if d["kind"] == "NetworkPolicy"]
+    (plain,) = [d for d in defaults if d["kind"] == "Deployment"]
+    assert "SRE_OPERATOR_WEBHOOK_CLIENT_CA" not in {
+        e["name"] for e in plain["spec"]["template"]["spec"]["containers"][0]["env"]
+    }

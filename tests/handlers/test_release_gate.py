@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -92,8 +93,12 @@ def gated(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory)
     (cert_dir / "tls.key").write_bytes(pair.key.read_bytes())
     control_plane.kubectl("create", "namespace", NAMESPACE)
     control_plane.kubectl("label", "namespace", NAMESPACE, "reliability.dev/release-gates=enabled", check=True)
+    # Only the API server may call the webhook: it presents a client certificate the plane's CA signed.
     with operator_in_process(
-        control_plane.user_kubeconfig(OPERATOR_USER), cert_dir=cert_dir, EVALUATION_INTERVAL="1"
+        control_plane.user_kubeconfig(OPERATOR_USER),
+        cert_dir=cert_dir,
+        EVALUATION_INTERVAL="1",
+        WEBHOOK_CLIENT_CA=str(control_plane.ca.cert_path),
     ) as running:
         config = subprocess.run(
             [
@@ -424,3 +429,18 @@ def test_the_operator_serves_the_runbooks_of_the_plans_it_knows(
     page = wait_for(served, what="the runbook served")
     assert isinstance(page, str) and '<h2 id="SLOErrorBudgetFastBurn">' in page and "<h3>Impact</h3>" in page
     assert gated.get(f"/runbooks/{NAMESPACE}/checkout/latency")[0] == 404
+
+
+def test_only_the_api_server_can_call_the_webhook_when_it_wants_a_client_certificate(
+    control_plane: ControlPlane, gated: RunningOperator
+) -> None:
+    """With --webhook-client-ca, the verdicts above came through the API server (it presents a certificate the
+    CA signed); a review posted by anyone else ends in the TLS handshake, before a byte of it is read."""
+    assert control_plane.apply([plan(), policy("block"), gate()], "--force-conflicts").returncode == 0
+    assert control_plane.apply([deployment("shop/checkout:1.0")], "--force-conflicts").returncode == 0
+    wait_state(control_plane, "Frozen", False, gated)
+    refused = kubectl(control_plane, "set", "image", "deployment/api", "api=shop/checkout:client-certificate")
+    assert 'admission webhook "release-gate.reliability.dev" denied the request' in refused.stderr
+    trusting = ssl.create_default_context(cafile=str(control_plane.ca.cert_path))
+    with pytest.raises(OSError):  # ssl.SSLError, or the connection reset by the refused handshake
+        request(gated.webhook + "/validate/release-gate", "POST", {"forged": True}, context=trusting)

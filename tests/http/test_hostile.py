@@ -261,26 +261,27 @@ FUZZ_CHECKS = "not_a_server_error,status_code_conformance,content_type_conforman
 FUZZ_SEED, FUZZ_EXAMPLES = 1, 200
 
 
-def fuzz(url: str, *extra: str) -> int:
+def fuzz(folder: Path, url: str, *extra: str) -> int:
     """schemathesis over every route ``url`` (an ``/openapi.json``) describes: the number of cases it made.
     Fails on any 5xx, any answer slower than 2 s, or any answer the document does not describe."""
     command = [
         str(Path(sys.executable).parent / "st"), "run", url, "--checks", FUZZ_CHECKS, "--seed", str(FUZZ_SEED),
         "--max-examples", str(FUZZ_EXAMPLES), "--max-response-time", "2", "--tls-verify", "false", *extra,
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    # In a folder of its own: schemathesis keeps a cache of what it found where it runs.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, cwd=folder)
     assert result.returncode == 0, result.stdout[-6000:]
     generated = re.search(r"(\d+) generated", result.stdout)
     assert generated is not None, result.stdout[-2000:]
     return int(generated.group(1))
 
 
-def test_every_route_fuzzed_from_the_published_description(operator: Operator) -> None:
+def test_every_route_fuzzed_from_the_published_description(operator: Operator, tmp_path: Path) -> None:
     """Both ports' /openapi.json, fuzzed with a fixed seed: no 5xx, no hang, no undescribed answer, and the
     operator's memory flat across thousands of generated requests."""
     before = operator.rss_mib()
-    cases = fuzz(operator.running.http + "/openapi.json", "--header", f"Authorization: Bearer {TOKEN}")
-    cases += fuzz(operator.running.webhook + "/openapi.json")
+    cases = fuzz(tmp_path, operator.running.http + "/openapi.json", "--header", f"Authorization: Bearer {TOKEN}")
+    cases += fuzz(tmp_path, operator.running.webhook + "/openapi.json")
     grown = operator.rss_mib() - before
     print(f"fuzzed {cases} cases; RSS grew {grown:.1f} MiB")
     assert cases > 1000

@@ -240,6 +240,7 @@ def start_control_plane(
         encoding="utf-8",
     )
     plane = ControlPlane(folder, binaries, ca, server, admin, kubeconfig)
+    admission_config = _webhook_client_certificate(folder, ca)
     audit_policy = folder / "audit-policy.yaml"
     audit_policy.write_text(
         yaml.safe_dump(
@@ -299,6 +300,7 @@ def start_control_plane(
                 "--allow-privileged=true",
                 "--disable-admission-plugins=ServiceAccount",
                 "--enable-priority-and-fairness=false",
+                f"--admission-control-config-file={admission_config}",
                 f"--audit-policy-file={audit_policy}",
                 f"--audit-log-path={plane.audit_log}",
                 "--audit-log-mode=blocking",
@@ -324,6 +326,33 @@ def start_control_plane(
     except BaseException:
         plane.stop()
         raise
+
+
+def _webhook_client_certificate(folder: Path, ca: CertificateAuthority) -> Path:
+    """The API server's admission configuration: it presents a client certificate signed by the plane's CA to
+    every webhook (as a cluster's administrator sets up for ``--webhook-client-ca``)."""
+    pair = ca.issue("webhook-client", "kube-apiserver-webhook-client", client=True)
+    credentials = folder / "webhook-client-kubeconfig.yaml"
+    user = {"client-certificate": str(pair.cert), "client-key": str(pair.key)}
+    credentials.write_text(
+        yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "users": [{"name": "*", "user": user}]}), "utf-8"
+    )
+    configuration = folder / "admission-configuration.yaml"
+    plugin = {
+        "name": "ValidatingAdmissionWebhook",
+        "configuration": {
+            "apiVersion": "apiserver.config.k8s.io/v1",
+            "kind": "WebhookAdmissionConfiguration",
+            "kubeConfigFile": str(credentials),
+        },
+    }
+    configuration.write_text(
+        yaml.safe_dump(
+            {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AdmissionConfiguration", "plugins": [plugin]}
+        ),
+        "utf-8",
+    )
+    return configuration
 
 
 class _CrdLoader(yaml.SafeLoader):

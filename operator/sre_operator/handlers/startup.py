@@ -225,7 +225,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
                 "'sre-operator webhook-config --ca-file'",
                 folder / "tls.crt",
             )
-        certificate = ServingCertificate.from_folder(folder)
+        client_ca = Path(config.webhook_client_ca) if config.webhook_client_ca else None
+        certificate = ServingCertificate.from_folder(folder, client_ca)
         queue: asyncio.Queue[Admitted] = asyncio.Queue(maxsize=10_000)
         webhook = webhook_app(
             state.book,

@@ -104,8 +104,13 @@ class ServingCertificate:
     loaded: tuple[float, float] = (0.0, 0.0)
 
     @classmethod
-    def from_folder(cls, folder: Path) -> ServingCertificate:
+    def from_folder(cls, folder: Path, client_ca: Path | None = None) -> ServingCertificate:
+        """The pair in ``folder``; with ``client_ca``, a client must present a certificate that CA signed
+        (the TLS handshake fails otherwise, before a byte of any request is read)."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        if client_ca is not None:
+            context.load_verify_locations(cafile=str(client_ca))
+            context.verify_mode = ssl.CERT_REQUIRED
         certificate = cls(folder / "tls.crt", folder / "tls.key", context)
         certificate.reload_if_changed()
         return certificate

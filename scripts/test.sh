@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Set up everything the tests need on a fresh Debian machine, then run lint, types and the whole test suite.
 # Extra arguments go to pytest (for example: bash scripts/test.sh -k rules).
+# --fast: only the unit tier (pure tests, no process started), after setting up the virtual environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
+
+if [[ "${1:-}" == "--fast" ]]; then
+  shift
+  bash scripts/setup.sh --test
+  .venv/bin/pytest -p no:cacheprovider -q -m unit "$@"
+  echo "[test] unit tier finished in $(( $(date +%s) - started ))s" >&2
+  exit 0
+fi
 
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)

@@ -116,3 +116,28 @@ def control_plane(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         yield plane
     finally:
         plane.stop()
+
+
+TIERS = ("unit", "controlplane", "live", "e2e")
+# Folders whose every test needs a server; a module may say otherwise with its own pytestmark.
+FOLDER_TIERS = {"controlplane": "controlplane", "handlers": "controlplane", "budgets": "live", "loop": "live"}
+# Fixtures that run Prometheus' or Alertmanager's own programs (promtool, amtool): the live tier.
+LIVE_FIXTURES = {"promtool", "check_rules", "amtool"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test gets exactly one tier (TESTING.md): its module's mark, else its folder's, else ``live`` when
+    it runs promtool or amtool, else ``unit``. ``bash scripts/test.sh --fast`` runs the unit tier."""
+    for item in items:
+        if any(item.get_closest_marker(tier) for tier in TIERS):
+            continue
+        parts = item.path.parts
+        if "e2e" in parts:
+            tier = "e2e"
+        elif (folder := parts[-2]) in FOLDER_TIERS:
+            tier = FOLDER_TIERS[folder]
+        elif LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            tier = "live"
+        else:
+            tier = "unit"
+        item.add_marker(getattr(pytest.mark, tier))

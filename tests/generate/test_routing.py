@@ -148,6 +148,7 @@ spec:
     ]
 
 
+@pytest.mark.live
 def test_every_receiver_kind_passes_a_current_amtool(tmp_path: Path) -> None:
     import os
 

@@ -19,6 +19,8 @@ from tests.conftest import plan_from_yaml, require_program
 from tests.support.alertmanager import live_alertmanager, webhook_sink
 from tests.support.operator import wait_for
 
+pytestmark = pytest.mark.live  # a running Alertmanager
+
 
 def plan(name: str, business_hours: str = "") -> Any:
     return plan_from_yaml(

@@ -24,6 +24,8 @@ from sre_operator.models import ServiceReliabilityPlan, parse_document
 from tests.conftest import EXAMPLES, ROOT, require_program
 from tests.support.crd_strategies import conforming, document, mutated, spec_schemas
 
+# Live: what the documents render to goes through promtool and amtool (and 10,000 cases take a minute).
+pytestmark = pytest.mark.live
 CASES = {"conforming": 5_000, "wrong types": 2_000, "examples with arbitrary text": 3_000}
 SCHEMAS = spec_schemas(ROOT / "crds")
 EXAMPLE_DOCUMENTS = [d for path in EXAMPLES for d in yaml.safe_load_all(path.read_text("utf-8")) if d]

@@ -15,7 +15,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-IMAGE = "sre-operator:e2e"
+IMAGE = "sre-operator:dev"
+
+
+def built_image() -> str:
+    """``sre-operator:dev`` from the Dockerfile, built by ``scripts/image.sh`` (once per content; it starts a
+    Docker engine, and makes a base image where the official one cannot be pulled)."""
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "image.sh"), IMAGE], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(f"the image could not be built: {result.stderr.strip().splitlines()[-1:]}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def image() -> str:
+    return built_image()
 
 
 def why_kind_cannot_start() -> str:
@@ -39,7 +55,7 @@ def kind() -> Iterator[object]:
     from pytest_kind import KindCluster
 
     kind_path = Path(os.environ.get("KIND_PATH") or shutil.which("kind") or "kind")
-    subprocess.run(["docker", "build", "-t", IMAGE, str(ROOT)], check=True)
+    built_image()
     kubectl = shutil.which("kubectl")  # pytest-kind downloads one only where none is installed
     cluster = KindCluster("sre-operator-e2e", kind_path=kind_path, kubectl_path=Path(kubectl) if kubectl else None)
     cluster.create()

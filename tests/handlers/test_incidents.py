@@ -91,7 +91,7 @@ def test_the_receiver_wants_the_bearer_token_and_well_formed_notifications(recei
     status, answer = post(receiver, b"{not json")
     assert status == 400 and answer["error"].startswith("the body is not JSON")
     status, answer = post(receiver, {**firing, "alerts": [{"status": "firing"}]})
-    assert status == 400 and answer == {"error": "alerts[0].fingerprint: must be a non-empty string"}
+    assert status == 400 and answer == {"error": "alerts[0].fingerprint: is required"}
 
 
 def test_a_page_becomes_one_incident_and_resolves_with_its_last_alert(

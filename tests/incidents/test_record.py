@@ -134,7 +134,7 @@ def test_incident_names_follow_the_plan_the_first_firing_and_the_slo() -> None:
         ({**notification(alert("a", "firing", "2026-11-25T14:12:03Z")), "alerts": []}, "alerts"),
         (notification({**alert("a", "firing", "2026-11-25T14:12:03Z"), "fingerprint": 7}), "alerts[0].fingerprint"),
         (notification(alert("a", "firing", "yesterday")), "alerts[0].startsAt"),
-        (notification({**alert("a", "firing", "2026-11-25T14:12:03Z"), "labels": {"a": 1}}), "alerts[0].labels"),
+        (notification({**alert("a", "firing", "2026-11-25T14:12:03Z"), "labels": {"a": 1}}), "alerts[0].labels.a"),
     ],
 )
 def test_a_malformed_notification_is_refused_naming_the_field(body: Any, field: str) -> None:

@@ -38,7 +38,10 @@ else
     say "base: $official"
   else
     recipe="debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm"
-    base="sre-operator-base:bookworm-$(echo "$recipe" | sha256sum | cut -c1-12)"
+    # The base trusts what this machine trusts (its CA bundle, pip told to use it): where the way out goes
+    # through a proxy with its own CA, pip in the build reaches PyPI. Only this machine's base carries them.
+    host_ca=/etc/ssl/certs/ca-certificates.crt
+    base="sre-operator-base:bookworm-$( (echo "$recipe"; cat "$host_ca" 2>/dev/null) | sha256sum | cut -c1-12)"
     if ! docker image inspect "$base" >/dev/null 2>&1; then
       command -v debootstrap >/dev/null 2>&1 || {
         [[ $(id -u) -eq 0 ]] || fail "$official cannot be pulled and debootstrap is missing (needs root to install)"
@@ -50,6 +53,10 @@ else
       $recipe "$root" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1 \
         || fail "debootstrap failed: see $cache/debootstrap.log"
       ln -sf python3 "$root/usr/bin/python"
+      if [[ -f "$host_ca" ]]; then
+        cp "$host_ca" "$root/etc/ssl/certs/ca-certificates.crt"
+        printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$root/etc/pip.conf"
+      fi
       rm -rf "$root/var/cache/apt/archives"/*.deb "$root/var/lib/apt/lists"/*
       tar -C "$root" -c . | docker import - "$base" >/dev/null || fail "docker import of the base failed"
     fi

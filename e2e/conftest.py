@@ -65,3 +65,8 @@ def kind() -> Iterator[object]:
     finally:
         if not os.environ.get("KEEP_KIND_CLUSTER"):
             cluster.delete()
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Every test here is of the ``e2e`` tier (TESTING.md)."""
+    item.add_marker(pytest.mark.e2e)

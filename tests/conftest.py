@@ -125,19 +125,26 @@ FOLDER_TIERS = {"controlplane": "controlplane", "handlers": "controlplane", "bud
 LIVE_FIXTURES = {"promtool", "check_rules", "amtool"}
 
 
+# Tests that mostly wait on real time (the incident loop: eight minutes for its alerts): started first, so
+# that with several workers the others run meanwhile.
+LONG_WAITS = ("loop",)
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.parts[-2] not in LONG_WAITS)  # stable: the rest keep their order
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Every test gets exactly one tier (TESTING.md): its module's mark, else its folder's, else ``live`` when
-    it runs promtool or amtool, else ``unit``. ``bash scripts/test.sh --fast`` runs the unit tier."""
-    for item in items:
-        if any(item.get_closest_marker(tier) for tier in TIERS):
-            continue
-        parts = item.path.parts
-        if "e2e" in parts:
-            tier = "e2e"
-        elif (folder := parts[-2]) in FOLDER_TIERS:
-            tier = FOLDER_TIERS[folder]
-        elif LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
-            tier = "live"
-        else:
-            tier = "unit"
-        item.add_marker(getattr(pytest.mark, tier))
+    it runs promtool or amtool, else ``unit`` (before ``-m`` selects). ``scripts/test.sh --fast``: the unit tier."""
+    if any(item.get_closest_marker(tier) for tier in TIERS):
+        return
+    if (folder := item.path.parts[-2]) in FOLDER_TIERS:
+        tier = FOLDER_TIERS[folder]
+    elif LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        tier = "live"
+    else:
+        tier = "unit"
+    item.add_marker(getattr(pytest.mark, tier))

@@ -40,11 +40,10 @@ REVIEW_LIMIT = 8 * 1024 * 1024
 Ready = Callable[[], tuple[bool, str]]
 
 
-def review_response(uid: str, allowed: bool, message: str, warnings: Sequence[str], code: int = 403) -> dict[str, Any]:
+def review_response(uid: str, allowed: bool, message: str, warnings: Sequence[str]) -> dict[str, Any]:
     response: dict[str, Any] = {"uid": uid, "allowed": allowed}
     if not allowed:
-        reason = "Forbidden" if code == 403 else "BadRequest"
-        response["status"] = {"code": code, "reason": reason, "message": message}
+        response["status"] = {"code": 403, "reason": "Forbidden", "message": message}
     if warnings:
         response["warnings"] = list(warnings)
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}

@@ -36,10 +36,15 @@ def receiver(
         control_plane.user_kubeconfig(OPERATOR_USER),
         PROMETHEUS_URL=live_prometheus.url,
         ALERTMANAGER_TOKEN_FILE=str(token),
+        EVALUATION_INTERVAL="2",  # a first read of the budgets that fails (a busy machine) is tried again soon
     ) as running:
         wait_for(lambda: plan_condition(control_plane, NAMESPACE, "spent") == "True", what="the plan Ready")
         # The plan may be Ready from an earlier operator: wait until this one has read its budget.
-        wait_for(lambda: 'service="spent"' in str(running.get("/metrics")[1]), what="this operator knowing the plan")
+        wait_for(
+            lambda: 'service="spent"' in str(running.get("/metrics")[1]),
+            timeout=90,
+            what="this operator knowing the plan",
+        )
         yield running
 
 

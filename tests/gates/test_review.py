@@ -85,3 +85,9 @@ def test_what_is_not_json_at_all_is_a_problem_too() -> None:
     for data in (None, [], "x", 3):
         found = parse_review(data)
         assert isinstance(found, ReviewProblem) and found.message.startswith("(document): input should be")
+
+
+def test_any_label_kubernetes_allows_is_accepted() -> None:
+    longest = "a" * 253 + "/" + "b" * 63  # the longest label key the API server takes
+    review = parse_review(changed("request.object.metadata.labels", {longest: "v"}))
+    assert isinstance(review, Review)

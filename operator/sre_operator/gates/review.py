@@ -19,12 +19,14 @@ from sre_operator.models.validation import field_path, problem_message
 
 UID_LIMIT = 128
 NAME_LIMIT = 253
+LABEL_KEY_LIMIT = 317
+"""A label key: a DNS-subdomain prefix (253), a slash and a name (63)."""
 USER_LIMIT = 256
 """Characters of a requester's name kept in an Event or ``status.lastDecisions``."""
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 Text = Annotated[StrictStr, Field(max_length=NAME_LIMIT)]
-Strings = dict[Annotated[StrictStr, Field(max_length=NAME_LIMIT)], StrictStr]
+Labels = dict[Annotated[StrictStr, Field(max_length=LABEL_KEY_LIMIT)], StrictStr]
 
 
 class _Lenient(BaseModel):
@@ -35,7 +37,7 @@ class _Lenient(BaseModel):
 
 class Metadata(_Lenient):
     name: Text = ""
-    labels: Strings | None = None
+    labels: Labels | None = None
     annotations: dict[StrictStr, StrictStr] | None = None
 
 

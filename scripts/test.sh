@@ -64,7 +64,10 @@ echo "[test] ruff" >&2
 echo "[test] mypy" >&2
 .venv/bin/mypy
 echo "[test] pytest" >&2
-# Two workers, a test file each at a time: the live incident loop waits eight minutes of real time for its
-# alerts, and the other worker gets through most of the rest meanwhile. Each worker has its own control plane.
-.venv/bin/pytest -p no:cacheprovider -ra -n "${TEST_WORKERS:-2}" --dist loadfile --durations=15 "$@"
+# TEST_WORKERS=2 runs two workers, a test file each at a time (the incident loop's eight minutes of waiting
+# overlap the rest: 16.5 min instead of 24.7 here). Not the default yet: with two workers the incident-budget
+# test's operator failed to log in to its API server, twice, not yet understood.
+workers=()
+if (( ${TEST_WORKERS:-1} > 1 )); then workers=(-n "$TEST_WORKERS" --dist loadfile); fi
+.venv/bin/pytest -p no:cacheprovider -ra "${workers[@]}" --durations=15 "$@"
 echo "[test] finished in $(( $(date +%s) - started ))s" >&2

@@ -125,16 +125,6 @@ FOLDER_TIERS = {"controlplane": "controlplane", "handlers": "controlplane", "bud
 LIVE_FIXTURES = {"promtool", "check_rules", "amtool"}
 
 
-# Tests that mostly wait on real time (the incident loop: eight minutes for its alerts): started first, so
-# that with several workers the others run meanwhile.
-LONG_WAITS = ("loop",)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path.parts[-2] not in LONG_WAITS)  # stable: the rest keep their order
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_itemcollected(item: pytest.Item) -> None:
     """Every test gets exactly one tier (TESTING.md): its module's mark, else its folder's, else ``live`` when

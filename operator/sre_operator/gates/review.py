@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
+from sre_operator.models.base import DNS_LABEL_PATTERN
 from sre_operator.models.validation import field_path, problem_message
 
 UID_LIMIT = 128
@@ -23,7 +24,6 @@ LABEL_KEY_LIMIT = 317
 """A label key: a DNS-subdomain prefix (253), a slash and a name (63)."""
 USER_LIMIT = 256
 """Characters of a requester's name kept in an Event or ``status.lastDecisions``."""
-_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 Text = Annotated[StrictStr, Field(max_length=NAME_LIMIT)]
 Labels = dict[Annotated[StrictStr, Field(max_length=LABEL_KEY_LIMIT)], StrictStr]
@@ -83,7 +83,7 @@ class ReviewProblem:
 
 def _incomplete(request: Request) -> str:
     """What a request of a well-formed shape still lacks to be judged; empty when nothing."""
-    if not _NAMESPACE.fullmatch(request.namespace):
+    if not re.fullmatch(DNS_LABEL_PATTERN, request.namespace):  # a namespace name is a DNS label
         return "request.namespace: is not a namespace name"
     if request.operation in ("CREATE", "UPDATE") and request.object is None:
         return f"request.object: is required for {request.operation}"

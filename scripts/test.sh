@@ -64,10 +64,27 @@ echo "[test] ruff" >&2
 echo "[test] mypy" >&2
 .venv/bin/mypy
 echo "[test] pytest" >&2
-# TEST_WORKERS=2 runs two workers, a test file each at a time (the incident loop's eight minutes of waiting
-# overlap the rest: 16.5 min instead of 24.7 here). Not the default yet: with two workers the incident-budget
-# test's operator failed to log in to its API server, twice, not yet understood.
+# The incident loop spends about eight minutes waiting for its burst to leave the 5-minute window: when the
+# whole suite runs, it runs in a pytest process of its own beside the rest (separate processes share no
+# client-library state), and its output follows the rest's.
+# TEST_WORKERS=2 instead splits the rest over two pytest-xdist workers in one session (faster, but with two
+# workers the incident-budget test's operator once failed to log in to its API server: not yet understood).
 workers=()
 if (( ${TEST_WORKERS:-1} > 1 )); then workers=(-n "$TEST_WORKERS" --dist loadfile); fi
+if (( $# == 0 )) && (( ${TEST_WORKERS:-1} == 1 )); then
+  loop_log=$(mktemp /tmp/sre-operator-loop.XXXXXX.log)
+  .venv/bin/pytest -p no:cacheprovider -ra --durations=5 tests/loop >"$loop_log" 2>&1 &
+  loop_pid=$!
+  rest=0
+  .venv/bin/pytest -p no:cacheprovider -ra --durations=15 --ignore=tests/loop || rest=$?
+  loop=0
+  wait "$loop_pid" || loop=$?
+  echo "[test] the incident loop (tests/loop), run beside the rest:" >&2
+  cat "$loop_log"
+  rm -f "$loop_log"
+  echo "[test] finished in $(( $(date +%s) - started ))s" >&2
+  if (( rest != 0 )); then exit "$rest"; fi
+  exit "$loop"
+fi
 .venv/bin/pytest -p no:cacheprovider -ra "${workers[@]}" --durations=15 "$@"
 echo "[test] finished in $(( $(date +%s) - started ))s" >&2

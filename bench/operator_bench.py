@@ -48,12 +48,17 @@ def rss_mib(pid: int, field: str = "VmHWM") -> float:
 
 
 def plans(count: int) -> list[dict[str, object]]:
+    """Copies of the complete example, each its own service: every query, workload, runbook link and
+    policy names it, and the owning team is one of 50. What real plans share (structure, tiers, defaults,
+    escalation) stays equal; what they do not share differs, so the registry's sharing of equal parts is
+    measured on what a cluster of distinct services would hold."""
     template = yaml.safe_load((ROOT / "references" / "examples" / "checkout.yaml").read_text(encoding="utf-8"))
+    text = json.dumps(template, default=str)
     found = []
     for i in range(count):
-        plan = json.loads(json.dumps(template, default=str))
+        plan = json.loads(text.replace("checkout", f"service-{i}"))
         plan["metadata"] = {"name": f"service-{i}", "namespace": NAMESPACE}
-        plan["spec"]["service"]["name"] = f"service-{i}"
+        plan["spec"]["service"]["owner"] = {"team": f"team-{i % 50}", "contact": f"#team-{i % 50}-oncall"}
         found.append(plan)
     return found
 

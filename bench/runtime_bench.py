@@ -93,7 +93,6 @@ def _serve(port: int, folder: str, slos: int, on_loop: bool, switch: float, read
 
     from sre_operator.handlers.evaluation import budget_source, decide_all, decide_and_prepare, dismantle, publish
     from sre_operator.http import Metrics, ServingCertificate, webhook_app
-    from sre_operator.runtime import collector_paused
 
     async def main() -> None:
         if switch:
@@ -121,13 +120,14 @@ def _serve(port: int, folder: str, slos: int, on_loop: bool, switch: float, read
                 view, source, now = state.registry.copy(), budget_source(state), datetime.datetime.now(datetime.UTC)
                 publish(state, decide_all(view, source, now))
             else:  # as the operator runs it (handlers.evaluation.evaluate_once)
-                with collector_paused():
+                with state.collector.paused():
                     view, source, now = state.registry.copy(), budget_source(state), datetime.datetime.now(datetime.UTC)
                     outcome, pages = await asyncio.to_thread(decide_and_prepare, view, source, now)
                     await asyncio.to_thread(dismantle, publish(state, outcome, pages))
             durations.append(time.perf_counter() - started)
 
         await cycle()  # the first answers before any request: the gate is decided
+        await cycle()  # steady state: the first quiet cycle collects the start's garbage and freezes the registry
         assert state.book.get("shop", "checkout") is not None
         lags: list[float] = []
 

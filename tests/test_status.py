@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -80,6 +81,26 @@ def test_the_registry_knows_which_plans_cover_a_service_through_edits_and_deleti
     assert registry.plans_of_service("gated", "other") == ["copy"]
     registry.observe(first, deleted=True)
     assert registry.plans_of_service("gated", "checkout") == []
+
+
+def test_the_registry_holds_no_managed_fields_nor_kopfs_copy_of_the_spec() -> None:
+    """Each would double a plan's memory: the models keep only the metadata the operator reads."""
+    from sre_operator.models import ServiceReliabilityPlan
+    from sre_operator.registry import Registry
+    from tests.handlers.test_release_gate import plan
+
+    document = plan()
+    document["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
+    document["metadata"]["annotations"] = {
+        "reliability.dev/last-handled-configuration": json.dumps(document["spec"]),
+        "reliability.dev/postmortem.availability": "https://docs.example/pm-1",
+    }
+    known = Registry().observe(document)
+    assert known is not None and isinstance(known.model, ServiceReliabilityPlan)
+    metadata = known.model.metadata
+    assert metadata.model_extra == {}
+    assert metadata.annotations == {"reliability.dev/postmortem.availability": "https://docs.example/pm-1"}
+    assert known.annotations == metadata.annotations
 
 
 def test_every_status_write_is_checked_against_the_model_the_crd_schema_comes_from() -> None:

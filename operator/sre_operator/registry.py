@@ -14,10 +14,15 @@ from typing import Any
 from sre_operator.errors import Problem
 from sre_operator.models import ErrorBudgetPolicy, ReleaseGate, ServiceReliabilityPlan, parse_document
 from sre_operator.models.incident import Incident
+from sre_operator.models.sharing import SharedParts
 from sre_operator.models.validation import Resource
 
 Key = tuple[str, str]
 READ_ANNOTATIONS = ("reliability.dev/postmortem.",)
+# Parts no model uses any more are dropped after this many replaced or deleted models (or a quarter of the
+# objects held, if more): what is left over stays a fraction of what is held, and the pass over all parts
+# comes rarely.
+PRUNE_AFTER = 1000
 
 
 @dataclass
@@ -50,6 +55,15 @@ class Known:
         }
 
 
+def _read_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The metadata the models read. The rest is not held: the API server's managed fields and kopf's
+    annotation holding a copy of the last handled spec would be most of a plan's memory."""
+    read = {key: metadata[key] for key in ("name", "namespace", "uid", "generation", "labels") if key in metadata}
+    annotations = metadata.get("annotations") or {}
+    read["annotations"] = {k: v for k, v in annotations.items() if str(k).startswith(READ_ANNOTATIONS)}
+    return read
+
+
 class Registry:
     def __init__(self) -> None:
         self.objects: dict[str, dict[Key, Known]] = {
@@ -62,6 +76,9 @@ class Registry:
         self._services: dict[tuple[str, str], set[str]] = {}
         # (namespace, plan) -> names of its incidents: every cycle asks per plan, without scanning all incidents.
         self._incidents: dict[tuple[str, str], set[str]] = {}
+        # Equal parts of the held models, held once (a plan is many small objects; plans repeat each other).
+        self._parts = SharedParts()
+        self._dropped_models = 0
 
     def copy(self) -> Registry:
         """A registry of the same objects that later events do not change: what a decision cycle reads in
@@ -114,15 +131,19 @@ class Registry:
         if deleted:
             table.pop(key, None)
             self._reindex(key, previous, None)
+            if previous is not None and previous.model is not None:
+                del previous  # prune sees the dropped model's parts unused
+                self._model_dropped()
             return None
-        parsed = parse_document(dict(document))
+        parsed = parse_document({**document, "metadata": _read_metadata(metadata)})
+        model = self._parts.share(parsed.model) if parsed.model is not None else None
         known = Known(
             kind,
             key[0],
             key[1],
             str(metadata.get("uid", "")),
             int(metadata.get("generation", 0) or 0),
-            parsed.model if parsed.model is not None else (previous.model if previous else None),
+            model if model is not None else (previous.model if previous else None),
             parsed.problems,
             dict(document.get("status") or {}),
             # Only the annotations the operator reads: kopf's own hold a copy of the whole spec.
@@ -131,7 +152,16 @@ class Registry:
         )
         table[key] = known
         self._reindex(key, previous, known)
+        if previous is not None and previous.model is not None and previous.model is not known.model:
+            del previous  # prune sees the replaced model's parts unused
+            self._model_dropped()
         return known
+
+    def _model_dropped(self) -> None:
+        self._dropped_models += 1
+        if self._dropped_models >= max(PRUNE_AFTER, sum(map(len, self.objects.values())) // 4):
+            self._dropped_models = 0
+            self._parts.prune()
 
     def get(self, kind: str, namespace: str, name: str) -> Known | None:
         return self.objects[kind].get((namespace, name))

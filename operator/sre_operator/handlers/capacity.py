@@ -48,6 +48,7 @@ def check_plan(state: OperatorState, known: Known, plan: ServiceReliabilityPlan)
 
 
 def check_all(state: OperatorState) -> None:
+    state.collector.note_activity()
     for known, plan in list(state.registry.plans()):
         try:
             check_plan(state, known, plan)

@@ -25,6 +25,7 @@ def _wanted(children: list[dict[str, Any]], kind: str, name: str) -> dict[str, A
 
 
 def child_changed(state: OperatorState, event_type: str, child: dict[str, Any]) -> None:
+    state.collector.note_activity()
     meta = child.get("metadata") or {}
     kind, namespace, name = str(child.get("kind")), str(meta.get("namespace")), str(meta.get("name"))
     deleted = event_type == "DELETED"

@@ -30,7 +30,6 @@ from sre_operator.k8s.workloads import pause_targets, resume_targets
 from sre_operator.mergepatch import merge_patch, patch_between
 from sre_operator.models import ReleaseGate, ServiceReliabilityPlan
 from sre_operator.registry import Known, Registry
-from sre_operator.runtime import collector_paused
 from sre_operator.status import (
     POSTMORTEM_ANNOTATION,
     changed_fields,
@@ -354,7 +353,7 @@ def dismantle(outcome: Outcome | None) -> None:
 async def evaluate_once(state: OperatorState) -> Outcome:
     started = time.monotonic()
     await read_budgets(state)
-    with collector_paused():
+    with state.collector.paused():
         view, source, now = state.registry.copy(), budget_source(state), datetime.datetime.now(datetime.UTC)
         outcome, pages = await asyncio.to_thread(decide_and_prepare, view, source, now)
         replaced = publish(state, outcome, pages)

@@ -233,6 +233,7 @@ async def take_notifications(state: OperatorState, queue: asyncio.Queue[Notifica
     while True:
         notification = await queue.get()
         received_at = datetime.datetime.now(datetime.UTC)
+        state.collector.note_activity()
         try:
             for (namespace, plan_name), alerts in by_plan(state, notification.alerts).items():
                 incident = await asyncio.to_thread(

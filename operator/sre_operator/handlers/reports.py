@@ -52,6 +52,7 @@ async def write_due_reports(
 
 
 async def write_reports(state: OperatorState) -> None:
+    state.collector.note_activity()
     now = datetime.datetime.now(datetime.UTC)
     for known, plan in list(state.registry.plans()):
         try:

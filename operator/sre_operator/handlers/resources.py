@@ -27,6 +27,7 @@ async def observed(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     if not hasattr(memo, "state"):
         return
     state = state_of(memo)
+    state.collector.note_activity()
     document = plain(event["object"])
     kind, metadata = str(document.get("kind")), document["metadata"]
     namespace, name = str(metadata.get("namespace")), str(metadata.get("name"))

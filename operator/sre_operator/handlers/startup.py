@@ -27,6 +27,7 @@ from sre_operator.handlers.children import child_changed, children_resynced
 from sre_operator.handlers.evaluation import Admitted, admission_recorder, evaluate_once, record_admissions
 from sre_operator.handlers.exposition import operator_metrics
 from sre_operator.handlers.incidents import receiver_queue, take_notifications
+from sre_operator.handlers.plans import enable_drift_repair
 from sre_operator.handlers.readiness import readiness_cycle
 from sre_operator.handlers.reports import write_reports
 from sre_operator.handlers.state import GROUP, OperatorState, config_of, render_options, state_of
@@ -59,6 +60,8 @@ def kopf_arguments(config: OperatorConfig) -> dict[str, Any]:
     """What ``kopf.run``/``kopf.operator`` take to run this operator with ``config``: its settings travel
     in the memo, and each replica gets a name and a priority of its own (kopf pauses every replica of equal
     priority, so two replicas with the default would both stand by)."""
+    if config.drift_interval > 0:
+        enable_drift_repair()
     identity = os.environ.get("POD_NAME") or f"{socket.gethostname()}/{os.getpid()}"
     return {
         "clusterwide": not config.namespaces,

@@ -17,7 +17,7 @@ from sre_operator.http import Health, Metrics
 from sre_operator.k8s import Cluster
 from sre_operator.models.base import API_GROUP, API_VERSION, SecretKeyRef
 from sre_operator.registry import Registry
-from sre_operator.runtime import Readiness, Supervisor
+from sre_operator.runtime import Collector, Readiness, Supervisor
 
 if TYPE_CHECKING:
     from sre_operator.handlers.evaluation import Outcome
@@ -34,6 +34,8 @@ class OperatorState:
     metrics: Metrics = field(default_factory=Metrics)
     supervisor: Supervisor = field(default_factory=Supervisor)
     readiness: Readiness = field(default_factory=Readiness)
+    collector: Collector = field(default_factory=Collector)
+    """The garbage collector's pauses around decision cycles; duties that may make cyclic garbage note it."""
     prometheus: PrometheusClient | None = None
     snapshot: Snapshot | None = None
     identity: str = ""

@@ -3,8 +3,8 @@
 Pure bookkeeping and asyncio only; the I/O the duties do lives in ``k8s``, ``budgets`` and ``http``.
 """
 
-from sre_operator.runtime.heap import collector_paused
+from sre_operator.runtime.heap import Collector
 from sre_operator.runtime.readiness import Readiness, leads_peering, missing_objects
 from sre_operator.runtime.supervisor import DutyState, Supervisor
 
-__all__ = ["DutyState", "Readiness", "Supervisor", "collector_paused", "leads_peering", "missing_objects"]
+__all__ = ["Collector", "DutyState", "Readiness", "Supervisor", "leads_peering", "missing_objects"]

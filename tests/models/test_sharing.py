@@ -93,3 +93,30 @@ def test_the_registry_lets_go_of_the_parts_of_deleted_plans() -> None:
     one_plan.share(parsed(checkout()))
     # Pruned once a thousand models were dropped: at most the parts of the one dropped after that remain.
     assert len(registry._parts) <= len(one_plan)
+
+
+class Colliding(SharedParts):
+    """Every signature with the same hash: parts are told apart by comparing them."""
+
+    def _digest(self, signature: tuple[object, ...]) -> int:
+        return 0
+
+
+def test_parts_whose_hashes_collide_are_told_apart_and_pruned_alike() -> None:
+    parts = Colliding()
+    first, second = checkout(), checkout()
+    second["metadata"]["name"] = "stricter"
+    second["spec"]["slos"][0]["objective"] = 99.95
+    a, b = parts.share(parsed(first)), parts.share(parsed(second))
+    assert a.spec.slos[0].objective == 99.9 and b.spec.slos[0].objective == 99.95
+    assert a.spec.alerting is b.spec.alerting
+    assert parts.share(parsed(first)) is a
+    held = len(parts)
+    del b
+    gc.collect()
+    assert 0 < parts.prune() < held
+    assert parts.share(parsed(first)) is a
+    del a
+    gc.collect()
+    parts.prune()
+    assert len(parts) == 0

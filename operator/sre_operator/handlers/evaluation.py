@@ -359,7 +359,9 @@ async def evaluate_once(state: OperatorState) -> Outcome:
         replaced = publish(state, outcome, pages)
         await asyncio.to_thread(dismantle, replaced)
     state.cycles += 1
-    await asyncio.to_thread(apply_writes, state, outcome.writes)
+    writes, outcome.writes = outcome.writes, Writes()  # the published outcome keeps no applied writes alive
+    await asyncio.to_thread(apply_writes, state, writes)
+    del writes
     state.metrics.evaluations.inc()
     state.metrics.evaluation_duration.observe(time.monotonic() - started)
     return outcome

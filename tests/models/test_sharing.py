@@ -27,6 +27,14 @@ def parsed(document: dict[str, Any]) -> ServiceReliabilityPlan:
     return model
 
 
+def checkout_and_a_stricter_copy(parts: SharedParts) -> tuple[ServiceReliabilityPlan, ServiceReliabilityPlan]:
+    """The example, and a copy whose first SLO's objective differs, both shared through ``parts``."""
+    stricter = checkout()
+    stricter["metadata"]["name"] = "stricter"
+    stricter["spec"]["slos"][0]["objective"] = 99.95
+    return parts.share(parsed(checkout())), parts.share(parsed(stricter))
+
+
 def test_plans_that_differ_in_name_only_share_their_whole_spec() -> None:
     parts = SharedParts()
     first, second = checkout(), checkout()
@@ -49,10 +57,7 @@ def test_a_shared_model_is_equal_to_a_fresh_parse_down_to_what_was_set() -> None
 
 def test_a_part_that_differs_is_not_shared_but_its_equal_siblings_are() -> None:
     parts = SharedParts()
-    first, second = checkout(), checkout()
-    second["metadata"]["name"] = "stricter"
-    second["spec"]["slos"][0]["objective"] = 99.95
-    a, b = parts.share(parsed(first)), parts.share(parsed(second))
+    a, b = checkout_and_a_stricter_copy(parts)
     assert a.spec.slos[0] is not b.spec.slos[0]
     assert b.spec.slos[0].objective == 99.95 and a.spec.slos[0].objective == 99.9
     assert a.spec.slos[1] is b.spec.slos[1]
@@ -104,18 +109,15 @@ class Colliding(SharedParts):
 
 def test_parts_whose_hashes_collide_are_told_apart_and_pruned_alike() -> None:
     parts = Colliding()
-    first, second = checkout(), checkout()
-    second["metadata"]["name"] = "stricter"
-    second["spec"]["slos"][0]["objective"] = 99.95
-    a, b = parts.share(parsed(first)), parts.share(parsed(second))
+    a, b = checkout_and_a_stricter_copy(parts)
     assert a.spec.slos[0].objective == 99.9 and b.spec.slos[0].objective == 99.95
     assert a.spec.alerting is b.spec.alerting
-    assert parts.share(parsed(first)) is a
+    assert parts.share(parsed(checkout())) is a
     held = len(parts)
     del b
     gc.collect()
     assert 0 < parts.prune() < held
-    assert parts.share(parsed(first)) is a
+    assert parts.share(parsed(checkout())) is a
     del a
     gc.collect()
     parts.prune()

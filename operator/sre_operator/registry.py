@@ -60,7 +60,7 @@ def _read_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     annotation holding a copy of the last handled spec would be most of a plan's memory."""
     read = {key: metadata[key] for key in ("name", "namespace", "uid", "generation", "labels") if key in metadata}
     annotations = metadata.get("annotations") or {}
-    read["annotations"] = {k: v for k, v in annotations.items() if str(k).startswith(READ_ANNOTATIONS)}
+    read["annotations"] = {str(k): str(v) for k, v in annotations.items() if str(k).startswith(READ_ANNOTATIONS)}
     return read
 
 
@@ -135,7 +135,8 @@ class Registry:
                 del previous  # prune sees the dropped model's parts unused
                 self._model_dropped()
             return None
-        parsed = parse_document({**document, "metadata": _read_metadata(metadata)})
+        read = _read_metadata(metadata)
+        parsed = parse_document({**document, "metadata": read})
         model = self._parts.share(parsed.model) if parsed.model is not None else None
         known = Known(
             kind,
@@ -146,8 +147,7 @@ class Registry:
             model if model is not None else (previous.model if previous else None),
             parsed.problems,
             dict(document.get("status") or {}),
-            # Only the annotations the operator reads: kopf's own hold a copy of the whole spec.
-            {k: str(v) for k, v in (metadata.get("annotations") or {}).items() if k.startswith(READ_ANNOTATIONS)},
+            read["annotations"],
             str(metadata.get("resourceVersion", "")),
         )
         table[key] = known

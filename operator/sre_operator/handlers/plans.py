@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -144,14 +145,10 @@ async def repair_drift(meta: kopf.Meta, memo: kopf.Memo, stopped: kopf.DaemonSto
         await asyncio.to_thread(reconcile, kopf.Body(cast(kopf.RawBody, current)), memo, drift=True)
 
 
+@functools.cache  # kopf's default registry lives as long as the process: register once
 def enable_drift_repair() -> None:
     """Register the drift repair, a daemon per plan: a slow safety net beside the child watches, off unless
     asked for. Registered only then because kopf keeps a copy of the latest body of every object of a kind
     that has a daemon (with its managed fields and kopf's copy of the spec: about half of this operator's
     memory per plan), whether the daemon's filter lets it run or not."""
-    if not _drift_repair_registered:
-        kopf.daemon(GROUP, VERSION, PLURAL, when=_drift_repair_on, cancellation_timeout=5.0)(repair_drift)
-        _drift_repair_registered.append(True)
-
-
-_drift_repair_registered: list[bool] = []  # kopf's default registry lives as long as the process
+    kopf.daemon(GROUP, VERSION, PLURAL, when=_drift_repair_on, cancellation_timeout=5.0)(repair_drift)

@@ -5,7 +5,11 @@
 #   2. the cache folder, filled by an earlier run of this script;
 #   3. a build with the Go toolchain from Go modules (pinned versions below).
 # Prints the folder holding the binaries as its last line. Idempotent.
+# With --node it also builds what a kind node runs (kubeadm, kubelet, kube-scheduler, kube-proxy) into the
+# same folder, from the same modules (scripts/node-image.sh).
 set -euo pipefail
+NODE_COMMANDS=()
+[[ "${1:-}" == "--node" ]] && NODE_COMMANDS=(kubeadm kubelet kube-scheduler kube-proxy)
 
 KUBERNETES_VERSION="${SRE_OPERATOR_KUBERNETES_VERSION:-1.36.3}"
 ETCD_VERSION="${SRE_OPERATOR_ETCD_VERSION:-3.6.16}"
@@ -20,6 +24,30 @@ has_all() {
   for name in "${REQUIRED[@]}"; do [[ -x "$dir/$name" ]] || return 1; done
 }
 
+kubernetes_ldflags() {
+  local minor pkg flags="-s -w"
+  minor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=v$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+  done
+  echo "$flags"
+}
+
+# Node commands are built one by one into the finished folder, each only when missing.
+build_node_commands() {
+  local cmd missing=()
+  for cmd in "${NODE_COMMANDS[@]}"; do [[ -x "$TARGET/$cmd" ]] || missing+=("$cmd"); done
+  [[ ${#missing[@]} -gt 0 ]] || return 0
+  command -v go >/dev/null 2>&1 || { say "no Go toolchain to build ${missing[*]}"; exit 3; }
+  cd "$CACHE_ROOT/build/kubernetes"
+  export GOFLAGS="${GOFLAGS:-} -mod=mod" CGO_ENABLED=0
+  for cmd in "${missing[@]}"; do
+    say "go build $cmd (node)"
+    go build -trimpath -ldflags "$(kubernetes_ldflags)" -o "$TARGET/$cmd.partial" "k8s.io/kubernetes/cmd/$cmd"
+    mv "$TARGET/$cmd.partial" "$TARGET/$cmd"
+  done
+}
+
 if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
   # envtest's asset folders have no kube-controller-manager; garbage collection tests skip without it.
   if [[ -x "$KUBEBUILDER_ASSETS/kube-apiserver" && -x "$KUBEBUILDER_ASSETS/etcd" ]]; then
@@ -31,6 +59,7 @@ fi
 
 if has_all "$TARGET"; then
   say "cached in $TARGET"
+  build_node_commands
   echo "$TARGET"; exit 0
 fi
 
@@ -73,14 +102,9 @@ GO
 say "resolving modules"
 go mod tidy -e >/dev/null 2>&1 || true
 go get "k8s.io/kubernetes@v$KUBERNETES_VERSION" >&2
-minor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")
-ldflags="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  ldflags+=" -X $pkg.gitVersion=v$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-done
 for cmd in kube-apiserver kube-controller-manager kubectl; do
   say "go build $cmd"
-  go build -trimpath -ldflags "$ldflags" -o "$TARGET.partial/$cmd" "k8s.io/kubernetes/cmd/$cmd"
+  go build -trimpath -ldflags "$(kubernetes_ldflags)" -o "$TARGET.partial/$cmd" "k8s.io/kubernetes/cmd/$cmd"
 done
 
 say "building etcd v$ETCD_VERSION"
@@ -97,5 +121,6 @@ go build -trimpath -ldflags "-s -w" -o "$TARGET.partial/etcd" go.etcd.io/etcd/se
 
 rm -rf "$TARGET"
 mv "$TARGET.partial" "$TARGET"
+build_node_commands
 say "built in $(( $(date +%s) - started ))s; $(du -sh "$TARGET" | cut -f1) of binaries in $TARGET, $(du -sh "$(go env GOMODCACHE)" | cut -f1) module cache"
 echo "$TARGET"

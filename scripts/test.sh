@@ -60,7 +60,7 @@ else
 fi
 
 echo "[test] ruff" >&2
-.venv/bin/ruff check operator tests bench
+.venv/bin/ruff check operator tests bench e2e
 echo "[test] mypy" >&2
 .venv/bin/mypy
 echo "[test] pytest" >&2

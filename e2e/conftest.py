@@ -77,15 +77,19 @@ class Cluster:
     def apply(self, *documents: dict[str, Any]) -> None:
         self.kubectl("apply", "--server-side", "-f", "-", stdin=yaml.safe_dump_all(documents))
 
-    def install(self, *settings: str) -> None:
+    def install(self, *settings: str, standby: bool = False) -> None:
         """The README's ``helm install`` (as an upgrade when the release exists), with the image built here and
-        ``settings`` as ``--set`` pairs; waits for the Deployment to be rolled out."""
+        ``settings`` as ``--set`` pairs; waits for the Deployment to be rolled out. With a ``standby`` (peering)
+        only the active replica is ever Ready, so neither ``helm --wait`` nor ``rollout status`` can finish:
+        it waits for one Ready replica instead."""
         sets = [arg for setting in ("image.tag=dev", *settings) for arg in ("--set", setting)]
+        wait = [] if standby else ["--wait", "--timeout", "4m"]
         self.helm(
             "upgrade", "--install", RELEASE, str(ROOT / "charts" / "sre-operator"),
-            "-n", RELEASE_NAMESPACE, "--create-namespace", *sets, "--wait", "--timeout", "4m",
+            "-n", RELEASE_NAMESPACE, "--create-namespace", *sets, *wait,
         )  # fmt: skip
-        self.kubectl("-n", RELEASE_NAMESPACE, "rollout", "status", f"deployment/{RELEASE}", "--timeout=180s")
+        if not standby:
+            self.kubectl("-n", RELEASE_NAMESPACE, "rollout", "status", f"deployment/{RELEASE}", "--timeout=180s")
 
     def uninstall(self) -> None:
         self.helm("uninstall", RELEASE, "-n", RELEASE_NAMESPACE, "--wait", check=False)

@@ -26,6 +26,8 @@ def policy(namespace: str, on_unknown: str) -> dict[str, Any]:
         "spec": {
             "rules": [{"name": "freeze", "when": {"budgetRemainingBelow": 0}, "actions": ["freezeReleases"]}],
             "exceptions": {"changeClasses": ["rollback"]},
+            # The default hysteresis holds a freeze for an hour after the budget recovers.
+            "unfreeze": {"budgetRemainingAbove": 0, "holdFor": "1m"},
             "onUnknown": on_unknown,
         },
     }

@@ -11,14 +11,12 @@ NAME=${SRE_OPERATOR_CLUSTER:-sre-operator}
 KIND_VERSION=v0.33.0
 HELM_VERSION=v3.22.0
 IMAGE=sre-operator:dev
-cache=${SRE_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sre-operator}
+LOG_NAME=cluster
+# shellcheck source=scripts/lib/docker.sh
+source scripts/lib/docker.sh
 kubeconfig="$cache/kind/$NAME.kubeconfig"
 node_container="$NAME-control-plane"
 mkdir -p "$cache/kind"
-say() { echo "[cluster] $*" >&2; }
-fail() { echo "[cluster] $*" >&2; exit 1; }
-# shellcheck source=scripts/lib/docker.sh
-source scripts/lib/docker.sh
 
 kind=$(bash scripts/go-tool.sh kind "sigs.k8s.io/kind@$KIND_VERSION" | tail -1) || fail "kind $KIND_VERSION could not be built"
 helm=$(bash scripts/go-tool.sh helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" | tail -1) || fail "helm $HELM_VERSION could not be built"

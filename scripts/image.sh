@@ -7,11 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=${1:-sre-operator:dev}
-cache=${SRE_OPERATOR_CACHE:-$HOME/.cache/sre-operator}
-mkdir -p "$cache"
-say() { echo "[image] $*" >&2; }
-fail() { echo "[image] $*" >&2; exit 1; }
 
+LOG_NAME=image
 # shellcheck source=scripts/lib/docker.sh
 source scripts/lib/docker.sh
 ensure_docker_engine "$cache"

@@ -10,10 +10,7 @@
 # Images are named sre-operator.local/k8s/*: they are local builds, not the registry's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache=${SRE_OPERATOR_CACHE:-$HOME/.cache/sre-operator}
-mkdir -p "$cache"
-say() { echo "[node-image] $*" >&2; }
-fail() { echo "[node-image] $*" >&2; exit 1; }
+LOG_NAME=node-image
 # shellcheck source=scripts/lib/docker.sh
 source scripts/lib/docker.sh
 ensure_docker_engine "$cache"

@@ -64,27 +64,34 @@ echo "[test] ruff" >&2
 echo "[test] mypy" >&2
 .venv/bin/mypy
 echo "[test] pytest" >&2
-# The incident loop spends about eight minutes waiting for its burst to leave the 5-minute window: when the
-# whole suite runs, it runs in a pytest process of its own beside the rest (separate processes share no
-# client-library state), and its output follows the rest's.
+# Two parts of the suite mostly wait: the incident loop (about eight minutes for its burst to leave the
+# 5-minute window) and the e2e tier (a kind cluster: pods starting, reconciles, a Prometheus backfilled). When
+# the whole suite runs, they run one after the other in pytest processes of their own beside the rest
+# (separate processes share no client-library state); their output follows the rest's.
 # TEST_WORKERS=2 instead splits the rest over two pytest-xdist workers in one session (faster, but with two
 # workers the incident-budget test's operator once failed to log in to its API server: not yet understood).
 workers=()
 if (( ${TEST_WORKERS:-1} > 1 )); then workers=(-n "$TEST_WORKERS" --dist loadfile); fi
 if (( $# == 0 )) && (( ${TEST_WORKERS:-1} == 1 )); then
-  loop_log=$(mktemp /tmp/sre-operator-loop.XXXXXX.log)
-  .venv/bin/pytest -p no:cacheprovider -ra --durations=5 tests/loop >"$loop_log" 2>&1 &
-  loop_pid=$!
+  beside_log=$(mktemp /tmp/sre-operator-beside.XXXXXX.log)
+  beside_status=$(mktemp /tmp/sre-operator-beside.XXXXXX.status)
+  (
+    loop=0 e2e=0
+    .venv/bin/pytest -p no:cacheprovider -ra --durations=5 tests/loop >"$beside_log" 2>&1 || loop=$?
+    .venv/bin/pytest -p no:cacheprovider -ra --durations=10 e2e >>"$beside_log" 2>&1 || e2e=$?
+    echo "$loop $e2e" >"$beside_status"
+  ) &
+  beside_pid=$!
   rest=0
-  .venv/bin/pytest -p no:cacheprovider -ra --durations=15 --ignore=tests/loop || rest=$?
-  loop=0
-  wait "$loop_pid" || loop=$?
-  echo "[test] the incident loop (tests/loop), run beside the rest:" >&2
-  cat "$loop_log"
-  rm -f "$loop_log"
-  echo "[test] finished in $(( $(date +%s) - started ))s" >&2
-  if (( rest != 0 )); then exit "$rest"; fi
-  exit "$loop"
+  .venv/bin/pytest -p no:cacheprovider -ra --durations=15 --ignore=tests/loop --ignore=e2e || rest=$?
+  wait "$beside_pid" || true
+  echo "[test] the incident loop (tests/loop), then the e2e tier (e2e), run beside the rest:" >&2
+  cat "$beside_log"
+  read -r loop e2e <"$beside_status" || { loop=1; e2e=1; }
+  rm -f "$beside_log" "$beside_status"
+  echo "[test] finished in $(( $(date +%s) - started ))s (rest: exit $rest, loop: $loop, e2e: $e2e)" >&2
+  for code in "$rest" "$loop" "$e2e"; do (( code == 0 )) || exit "$code"; done
+  exit 0
 fi
 .venv/bin/pytest -p no:cacheprovider -ra "${workers[@]}" --durations=15 "$@"
 echo "[test] finished in $(( $(date +%s) - started ))s" >&2

@@ -1,4 +1,9 @@
-# Shared by the scripts that build images (sourced, not run). Expects say() and fail() to be defined.
+# Shared by the scripts that build images and clusters (sourced, not run; they set LOG_NAME first): messages
+# on stderr prefixed with the script's name, the cache folder, and the Docker engine.
+cache=${SRE_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sre-operator}
+mkdir -p "$cache"
+say() { echo "[${LOG_NAME:?}] $*" >&2; }
+fail() { echo "[${LOG_NAME:?}] $*" >&2; exit 1; }
 
 # Whether this machine's bounding set lacks capabilities the kernel has: a privileged container (a kind node)
 # asks for all of them, and runc then fails with "unable to apply caps: operation not permitted".
@@ -61,7 +66,7 @@ ensure_privileged_containers() {
 # Usage: debootstrap_image REPOSITORY SUITE PACKAGES [HOOK]; HOOK is a function given the root folder before
 # it is imported. Prints the image's name.
 debootstrap_image() {
-  local repository=$1 suite=$2 packages=$3 hook=${4:-} cache=${SRE_OPERATOR_CACHE:-$HOME/.cache/sre-operator}
+  local repository=$1 suite=$2 packages=$3 hook=${4:-}
   local recipe="debootstrap --variant=minbase --include=$packages $suite"
   # The image trusts what this machine trusts (its CA bundle): where the way out goes through a proxy with
   # its own CA, tools inside reach the package indexes.

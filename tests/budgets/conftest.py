@@ -15,7 +15,7 @@ import pytest
 from sre_operator.generate import rule_groups
 from sre_operator.models import ServiceReliabilityPlan
 from tests.conftest import require_program
-from tests.support.prometheus import LivePrometheus, Traffic
+from tests.support.prometheus import LivePrometheus, Traffic, availability_plan
 
 NAMESPACE = "budgets"
 OBJECTIVE = 99.9
@@ -29,28 +29,7 @@ EXPECTED_REMAINING = {"healthy": 0.5, "spent": -1.0, "recovering": 0.05}
 
 
 def plan_document(service: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "reliability.dev/v1alpha1",
-        "kind": "ServiceReliabilityPlan",
-        "metadata": {"name": service, "namespace": NAMESPACE},
-        "spec": {
-            "service": {"name": service, "owner": {"team": "payments"}},
-            "slos": [
-                {
-                    "name": "availability",
-                    "objective": OBJECTIVE,
-                    "window": "30d",
-                    "indicator": {
-                        "ratio": {
-                            "errors": f'http_requests_total{{job="{service}",code="500"}}',
-                            "total": f'http_requests_total{{job="{service}"}}',
-                        }
-                    },
-                }
-            ],
-            "release": {"policyRef": "budget-policy"},
-        },
-    }
+    return availability_plan(service, NAMESPACE, OBJECTIVE, "budget-policy")
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ reproducible, and a failure names the document that caused it."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import time
 from collections.abc import Callable
@@ -72,8 +73,10 @@ def one_document(found: Fuzzed, drawn: dict[str, Any]) -> None:
             found.routing.append(config)
 
 
-@pytest.fixture(scope="module")
-def fuzzed() -> Fuzzed:
+@functools.cache
+def fuzz() -> Fuzzed:
+    """Once per run: pytest sets a module fixture up again for each parameter of the session's ``promtool``,
+    and the 10,000 cases take minutes."""
     found = Fuzzed()
     started = time.monotonic()
     for name, count in CASES.items():
@@ -91,6 +94,11 @@ def fuzzed() -> Fuzzed:
     print(f"fuzzed {found.cases} documents in {found.seconds:.0f} s; valid: {found.valid}; "
           f"{len(found.rules)} rule files, {len(found.routing)} routing configurations")  # fmt: skip
     return found
+
+
+@pytest.fixture
+def fuzzed() -> Fuzzed:
+    return fuzz()
 
 
 def test_ten_thousand_documents_get_a_model_or_one_line_problems(fuzzed: Fuzzed) -> None:

@@ -66,6 +66,33 @@ def openmetrics(traffic: Sequence[Traffic], start: int, end: int, step: int = SC
     return "\n".join(lines) + "\n"
 
 
+def availability_plan(service: str, namespace: str, objective: float, policy: str) -> dict[str, Any]:
+    """A plan of one availability SLO over the ``http_requests_total`` counters of ``openmetrics`` for the job
+    ``service``, released under the ErrorBudgetPolicy ``policy``."""
+    return {
+        "apiVersion": "reliability.dev/v1alpha1",
+        "kind": "ServiceReliabilityPlan",
+        "metadata": {"name": service, "namespace": namespace},
+        "spec": {
+            "service": {"name": service, "owner": {"team": "payments"}},
+            "slos": [
+                {
+                    "name": "availability",
+                    "objective": objective,
+                    "window": "30d",
+                    "indicator": {
+                        "ratio": {
+                            "errors": f'http_requests_total{{job="{service}",code="500"}}',
+                            "total": f'http_requests_total{{job="{service}"}}',
+                        }
+                    },
+                }
+            ],
+            "release": {"policyRef": policy},
+        },
+    }
+
+
 def split_levels(groups: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """The recording rules of ``groups``, level by level (alerts are left out)."""
     return [
@@ -80,6 +107,8 @@ class LivePrometheus:
     promtool: str
     folder: Path
     port: int = field(default_factory=free_port)
+    # Where it listens: a kind network's gateway lets the cluster's pods reach it (e2e).
+    host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
     end: int = 0
     # What a running Prometheus adds to the bare configuration: scrape jobs, rule files, Alertmanagers.
@@ -87,7 +116,7 @@ class LivePrometheus:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def data(self) -> Path:
@@ -105,7 +134,7 @@ class LivePrometheus:
                 f"--storage.tsdb.path={self.data}",
                 # The default 15d would silently drop the older half of the history.
                 "--storage.tsdb.retention.time=90d",
-                f"--web.listen-address=127.0.0.1:{self.port}",
+                f"--web.listen-address={self.host}:{self.port}",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -53,6 +53,9 @@ READINESS_CHECK_SECONDS = 1.0
 PEERING_LIFETIME_SECONDS = 15
 """A replica that stops touching the peering object is taken for dead this long after: a standby takes over
 within it (kopf's default is 60 s)."""
+LIST_PAGE_SIZE = 500
+OBJECT_WORKER_LIMIT = 100
+OBJECT_WORKER_IDLE_SECONDS = 0.5
 MANAGED_SELECTOR = ",".join(f"{k}={v}" for k, v in MANAGED_BY.items())
 
 
@@ -143,6 +146,14 @@ def _settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     settings.networking.request_timeout = 60
     settings.networking.connect_timeout = 10
     settings.execution.max_workers = 8
+    # Bounded memory under a flood of objects (a restart's listing, a mass apply): the listing comes in
+    # pages, and past this many busy per-object workers kopf stops reading the watch (the API server
+    # holds the rest) instead of keeping every waiting object's body in a queue of its own.
+    settings.watching.chunk_size = LIST_PAGE_SIZE
+    settings.queueing.worker_limit = OBJECT_WORKER_LIMIT
+    # A worker lingers this long for its object's next event; with a limit, lingering workers hold places
+    # others wait for (kopf's 5 s held a 2,000-plan restart to 17 objects a second).
+    settings.queueing.idle_timeout = OBJECT_WORKER_IDLE_SECONDS
 
 
 async def _child_watches(state: OperatorState, supervisor: Supervisor, stopped: threading.Event) -> None:

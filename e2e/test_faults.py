@@ -105,11 +105,16 @@ def test_an_operator_scaled_to_zero_locks_only_gated_namespaces(cluster: Cluster
         assert refused.returncode != 0 and "release-gate.reliability.dev" in refused.stderr, refused.stderr
         # Only pod-template changes go to the webhook (its match conditions): scaling needs no operator.
         cluster.kubectl("-n", namespace, "scale", "deployment/api", "--replicas=2")
-        # kube-system and the operator's own namespace never go to the webhook: the cluster can still heal.
-        system = deployment("kube-system", name="e2e-still-deploys", image=PAUSE_IMAGE)
-        cluster.apply(system)
+        # kube-system and the operator's own namespace never go to the webhook, even labelled for gates (as a
+        # label on every namespace would make them): the cluster can still heal and the operator be changed.
+        for system in ("kube-system", RELEASE_NAMESPACE):
+            cluster.kubectl("label", "namespace", system, f"{GATES_LABEL}=enabled", "--overwrite")
+        cluster.apply(deployment("kube-system", name="e2e-still-deploys", image=PAUSE_IMAGE))
         cluster.kubectl("-n", "kube-system", "delete", "deployment", "e2e-still-deploys")
+        cluster.kubectl("-n", RELEASE_NAMESPACE, "rollout", "restart", f"deployment/{RELEASE}")  # a template change
     finally:
+        for system in ("kube-system", RELEASE_NAMESPACE):
+            cluster.kubectl("label", "namespace", system, f"{GATES_LABEL}-", check=False)
         cluster.kubectl("-n", RELEASE_NAMESPACE, "scale", f"deployment/{RELEASE}", "--replicas=1")
     cluster.kubectl("-n", RELEASE_NAMESPACE, "rollout", "status", f"deployment/{RELEASE}", "--timeout=180s")
     refused = release_dry_run(cluster, namespace)
@@ -127,6 +132,7 @@ def ready_plans(cluster: Cluster, namespace: str) -> int:
 
 
 PLANS = 200
+GATES_LABEL = "reliability.dev/release-gates"
 
 
 def test_the_operator_pod_deleted_while_200_plans_reconcile(cluster: Cluster, namespace: str) -> None:

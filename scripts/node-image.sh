@@ -113,5 +113,8 @@ committed=$(docker commit "$container") || fail "docker commit of the node faile
 printf 'FROM %s\nENV container=docker\nSTOPSIGNAL SIGRTMIN+3\nENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]\nCMD []\n' \
   "$committed" | docker build -q -t "$image" - >/dev/null 2>>"$cache/node-image.log" || fail "tagging the node failed"
 docker rmi "$committed" >/dev/null 2>&1 || true
+# Earlier node images are 1.4 GB each: drop those no cluster runs (docker refuses to remove one in use).
+docker images sre-operator-node --format '{{.Repository}}:{{.Tag}}' | grep -vxF "$image" \
+  | xargs -r docker rmi >/dev/null 2>&1 || true
 say "built $image ($(docker image inspect -f '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}'))"
 echo "$image"

@@ -48,6 +48,10 @@ def is_ready(pod: dict[str, Any]) -> bool:
     return conditions.get("Ready") == "True"
 
 
+def pod_log(cluster: Cluster, pod: str) -> str:
+    return cluster.kubectl("-n", RELEASE_NAMESPACE, "logs", pod, check=False).stdout
+
+
 def gate_answer(cluster: Cluster, pod: str, namespace: str) -> dict[str, Any]:
     """The gate API of one pod, through the API server's proxy."""
     path = f"/api/v1/namespaces/{RELEASE_NAMESPACE}/pods/{pod}:8080/proxy/v1/gates/{namespace}/checkout"
@@ -93,6 +97,12 @@ def test_two_replicas_give_one_verdict_and_the_standby_takes_over(cluster: Clust
     eventually(judged_by_the_new_active, 60, "the new active replica judging through the Service", every=0.5)
     assert not [v for v in during if v.returncode == 0], "a frozen release was admitted during the takeover"
     assert gate_answer(cluster, standby, namespace)["state"] == "Frozen"
+
+    # The pod that replaces the deleted one joins as the standby: it never pauses the active replica.
+    pods = eventually(one_active_of_two, 60, "the replacement pod running beside the new active replica")
+    replacement = next(p["metadata"]["name"] for p in pods if p["metadata"]["name"] != standby)
+    eventually(lambda: "standing by" in pod_log(cluster, replacement), 60, "the replacement's log saying it stands by")
+    assert [p["metadata"]["name"] for p in operator_pods(cluster) if is_ready(p)] == [standby]
 
 
 def test_an_operator_scaled_to_zero_locks_only_gated_namespaces(cluster: Cluster, namespace: str) -> None:

@@ -49,7 +49,7 @@ def test_one_snapshot_reads_every_slo_in_three_queries(live_prometheus: LiveProm
         error_ratio = TRAFFIC[service].error_ratio
         for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"):
             assert reading.burn_rates[window] == pytest.approx(error_ratio / 0.001, rel=0.01), (service, window)
-        assert live_prometheus.end - 60 <= (reading.sampled_at or 0) <= live_prometheus.end  # the last evaluation
+        assert time.time() - 60 <= (reading.sampled_at or 0) <= time.time()  # the last evaluation before now
 
 
 @pytest.fixture()

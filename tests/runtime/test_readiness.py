@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from sre_operator.runtime import Readiness, leads_peering, missing_objects
+from sre_operator.runtime import Readiness, leads_peering, missing_objects, seniority_priority
 
 NOW = datetime.datetime(2026, 12, 1, 12, 0, 0, tzinfo=datetime.UTC)
 
@@ -32,6 +32,18 @@ def peer(priority: int, seconds_ago: float, lifetime: int = 15) -> dict[str, obj
 )
 def test_the_active_replica(status: dict[str, object], leads: bool) -> None:
     assert leads_peering(status, "me", 50, NOW) is leads
+
+
+def test_the_oldest_replica_outranks_every_later_one() -> None:
+    started = int(NOW.timestamp() * 1000)
+    active = seniority_priority(started, 999)
+    replacement = seniority_priority(started + 1, 0)  # one millisecond younger, the best draw
+    assert active > replacement > 0
+    status = {"active": peer(active, 1), "replacement": peer(replacement, 1)}
+    assert leads_peering(status, "active", active, NOW)
+    assert not leads_peering(status, "replacement", replacement, NOW)
+    # Started in the same millisecond: the draw decides, and kopf would pause both only on an equal draw.
+    assert seniority_priority(started, 3) != seniority_priority(started, 4)
 
 
 def test_readiness_needs_the_lead_and_every_gate_loaded() -> None:

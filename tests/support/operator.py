@@ -87,10 +87,9 @@ def operator_in_process(
         running = RunningOperator(f"http://{settings['HTTP_ADDRESS']}", running.webhook)
     given = {flags[i].removeprefix("--").upper().replace("-", "_"): flags[i + 1] for i in range(0, len(flags), 2)}
     values = {**TEST_SETTINGS, **given, **settings, "KUBECONFIG": str(kubeconfig)}
-    # The settings travel in kopf's memo, as `sre-operator run` passes them; kopf's own login reads KUBECONFIG.
+    # The settings travel in kopf's memo, as `sre-operator run` passes them; the credentials too (the
+    # operator's login handler reads them there, not from the process's environment).
     config = OperatorConfig.from_environment({ENV_PREFIX + name: value for name, value in values.items()})
-    saved_kubeconfig = os.environ.get("KUBECONFIG")
-    os.environ["KUBECONFIG"] = str(kubeconfig)
     import kopf
 
     import sre_operator.handlers  # noqa: F401 - registers the handlers
@@ -116,10 +115,6 @@ def operator_in_process(
     finally:
         stop.set()
         thread.join(30)
-        if saved_kubeconfig is None:
-            os.environ.pop("KUBECONFIG", None)
-        else:
-            os.environ["KUBECONFIG"] = saved_kubeconfig
 
 
 def _ready(http: str) -> bool:

@@ -176,7 +176,9 @@ class LivePrometheus:
 
     def backfill(self, traffic: Sequence[Traffic], groups: Sequence[dict[str, Any]], end: int) -> None:
         """30 days of counters up to ``end``, then the recorded series: the 5-minute rates over the whole
-        history, and the levels that read them over the last minutes (budgets are read at the latest sample)."""
+        history, and the levels that read them over the last minutes (budgets are read at the latest sample).
+        ``end`` may lie ahead, so that the history is still fresh for tests that read it minutes later: those
+        last minutes then start before now, since queries at now must find them."""
         self.end = end
         start = history_start(end)
         raw = self.folder / "raw.om"
@@ -197,7 +199,7 @@ class LivePrometheus:
             # At the rules' own 1m interval: Prometheus (and promtool's backfill) offsets a group's evaluations
             # by a hash of its name, and "the evaluation in the first minute of the hour" then holds once an
             # hour only at that interval.
-            first = start + 600 if index <= 1 else end - 900
+            first = start + 600 if index <= 1 else min(end, int(time.time()) // 60 * 60) - 900
             self._promtool(
                 "tsdb", "create-blocks-from", "rules", "--quiet",
                 f"--url={self.url}", f"--start={first}", f"--end={end}",

@@ -17,7 +17,7 @@ import time
 from sre_operator.handlers.state import OperatorState
 from sre_operator.k8s.client import CLUSTER_PEERING, GATE, NAMESPACED_PEERING, PLAN, POLICY
 from sre_operator.models import ReleaseGate
-from sre_operator.runtime import leads_peering, missing_objects
+from sre_operator.runtime import STANDBY, leads_peering, missing_objects
 
 logger = logging.getLogger(__name__)
 LOADED_KINDS = {"ServiceReliabilityPlan": PLAN, "ErrorBudgetPolicy": POLICY, "ReleaseGate": GATE}
@@ -66,9 +66,9 @@ async def readiness_cycle(state: OperatorState) -> None:
     if state.peering:
         leads = await asyncio.to_thread(_leads, state)
         if not leads:
-            if readiness.leader or readiness.loaded:
+            if readiness.reason != STANDBY:  # once per change, at start too
                 logger.info("standing by: another replica of peering %s is active", state.peering)
-            readiness.lose_leadership("standby: another replica is active")
+            readiness.lose_leadership(STANDBY)
             state.loading = _Loading()
             return
         if not readiness.leader:

@@ -11,6 +11,7 @@ import os
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,11 @@ from sre_operator.http import (
     webhook_app,
 )
 from sre_operator.incidents import Notification
-from sre_operator.k8s import Cluster, load_client
+from sre_operator.k8s import Cluster, client_configuration, load_client
 from sre_operator.k8s.client import CHILD_KINDS
 from sre_operator.k8s.watch import WATCH_SECONDS, ChildWatch, in_daemon_thread
 from sre_operator.k8s.workloads import earlier_templates
-from sre_operator.runtime import Supervisor
+from sre_operator.runtime import Supervisor, seniority_priority
 
 logger = logging.getLogger(__name__)
 CERTIFICATE_CHECK_SECONDS = 30.0
@@ -61,8 +62,8 @@ MANAGED_SELECTOR = ",".join(f"{k}={v}" for k, v in MANAGED_BY.items())
 
 def kopf_arguments(config: OperatorConfig) -> dict[str, Any]:
     """What ``kopf.run``/``kopf.operator`` take to run this operator with ``config``: its settings travel
-    in the memo, and each replica gets a name and a priority of its own (kopf pauses every replica of equal
-    priority, so two replicas with the default would both stand by)."""
+    in the memo, and each replica gets a name and a priority of its own: the older the replica, the higher
+    (:func:`seniority_priority`)."""
     if config.drift_interval > 0:
         enable_drift_repair()
     identity = os.environ.get("POD_NAME") or f"{socket.gethostname()}/{os.getpid()}"
@@ -71,7 +72,7 @@ def kopf_arguments(config: OperatorConfig) -> dict[str, Any]:
         "namespaces": list(config.namespaces),
         "standalone": not config.peering,
         "peering_name": config.peering or None,
-        "priority": random.SystemRandom().randint(1, 2**31),
+        "priority": seniority_priority(time.time_ns() // 1_000_000, random.SystemRandom().randrange(1000)),
         "identity": identity,
         "memo": kopf.Memo(config=config, identity=identity),
     }
@@ -174,6 +175,36 @@ async def _child_watches(state: OperatorState, supervisor: Supervisor, stopped: 
         await asyncio.to_thread(watch.start_here)
         name = f"watch-{watch.kind.plural}"
         supervisor.periodic(name, in_daemon_thread(watch.run_once, name), 0.0, up_while_running=True)
+
+
+@kopf.on.login()
+def login(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> kopf.ConnectionInfo:
+    """kopf's connection from the same credentials as the operator's own client (``--kubeconfig`` when
+    given): kopf's built-in login reads only ``KUBECONFIG`` and sets the client library's process-wide
+    default."""
+    config = config_of(memo)
+    try:
+        configuration = client_configuration(config.kubeconfig or None)
+    except Exception as error:  # the client library raises several kinds for a missing or broken file
+        raise kopf.LoginError(f"no Kubernetes credentials: {error}") from error
+    header = str(
+        configuration.get_api_key_with_prefix("BearerToken")
+        or configuration.get_api_key_with_prefix("authorization")
+        or ""
+    )
+    scheme, _space, token = header.rpartition(" ")
+    return kopf.ConnectionInfo(
+        server=configuration.host,
+        ca_path=configuration.ssl_ca_cert,
+        insecure=not configuration.verify_ssl,
+        username=configuration.username or None,
+        password=configuration.password or None,
+        scheme=scheme or None,
+        token=token or None,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+        trust_env=settings.networking.trust_env,
+    )
 
 
 @kopf.on.startup()

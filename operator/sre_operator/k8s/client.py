@@ -409,8 +409,10 @@ class Cluster:
                 raise
 
 
-def load_client(kubeconfig: str | None = None) -> kubernetes.client.ApiClient:
-    """In-cluster credentials when running in a pod, else the kubeconfig (``KUBECONFIG`` or ``~/.kube/config``)."""
+def client_configuration(kubeconfig: str | None = None) -> kubernetes.client.Configuration:
+    """In-cluster credentials when running in a pod, else the kubeconfig: ``kubeconfig`` when given,
+    else ``KUBECONFIG`` or ``~/.kube/config``. Loaded into a configuration of its own, never the client
+    library's process-wide default, so operators in one process never see each other's credentials."""
     configuration = kubernetes.client.Configuration()
     try:
         if kubeconfig:
@@ -420,4 +422,9 @@ def load_client(kubeconfig: str | None = None) -> kubernetes.client.ApiClient:
     except kubernetes.config.ConfigException:
         load_kubeconfig: Any = kubernetes.config.load_kube_config
         load_kubeconfig(config_file=kubeconfig, client_configuration=configuration)
-    return kubernetes.client.ApiClient(configuration)
+    return configuration
+
+
+def load_client(kubeconfig: str | None = None) -> kubernetes.client.ApiClient:
+    """A client with :func:`client_configuration`'s credentials."""
+    return kubernetes.client.ApiClient(client_configuration(kubeconfig))

@@ -4,7 +4,16 @@ Pure bookkeeping and asyncio only; the I/O the duties do lives in ``k8s``, ``bud
 """
 
 from sre_operator.runtime.heap import Collector
-from sre_operator.runtime.readiness import Readiness, leads_peering, missing_objects
+from sre_operator.runtime.readiness import STANDBY, Readiness, leads_peering, missing_objects, seniority_priority
 from sre_operator.runtime.supervisor import DutyState, Supervisor
 
-__all__ = ["Collector", "DutyState", "Readiness", "Supervisor", "leads_peering", "missing_objects"]
+__all__ = [
+    "STANDBY",
+    "Collector",
+    "DutyState",
+    "Readiness",
+    "Supervisor",
+    "leads_peering",
+    "missing_objects",
+    "seniority_priority",
+]

@@ -21,6 +21,21 @@ ObjectKey = tuple[str, str, str]
 """(kind, namespace, name)"""
 
 
+STANDBY = "standby: another replica is active"
+SENIORITY_EPOCH_MS = 10**13
+"""Milliseconds since 1970 that no replica starts after (the year 2286): priorities stay positive."""
+TIEBREAK_RANGE = 1000
+
+
+def seniority_priority(started_ms: int, tiebreak: int) -> int:
+    """A kopf peering priority that ranks replicas by age, the oldest highest, so a replica that joins
+    never pauses the active one (which would leave nobody ready while it loads every gate): a standby takes
+    over when the active replica goes, and a replacement pod stands by. ``tiebreak`` (0 to 999, drawn at
+    random) separates replicas started in the same millisecond, since kopf pauses every replica of an equal
+    priority."""
+    return (SENIORITY_EPOCH_MS - started_ms) * TIEBREAK_RANGE + tiebreak % TIEBREAK_RANGE
+
+
 def leads_peering(status: Mapping[str, Any], identity: str, priority: int, now: datetime.datetime) -> bool:
     """Whether the operator ``identity`` of ``priority`` is the active one in a kopf peering object's status.
 
@@ -57,7 +72,7 @@ class Readiness:
 
     def ready(self) -> tuple[bool, str]:
         if not self.leader:
-            return False, self.reason if not self.loaded else "standby: another replica is active"
+            return False, self.reason if not self.loaded else STANDBY
         if not self.loaded:
             return False, self.reason
         return True, "ok"

@@ -18,6 +18,7 @@ import json
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +66,21 @@ def plans(count: int) -> list[dict[str, object]]:
 
 
 def ready_count(plane: object) -> int:
-    output = plane.kubectl("-n", NAMESPACE, "get", "srp", "-o", "json", check=True).stdout  # type: ignore[attr-defined]
-    count = 0
-    for item in json.loads(output)["items"]:
-        status = item.get("status") or {}
-        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", []))
-        if ready and status.get("observedGeneration") == item["metadata"]["generation"]:
-            count += 1
-    return count
+    """Plans Ready at their generation, read a page of 500 at a time: one list of 10,000 plans with their
+    statuses outlasts kubectl's timeout while the operator keeps the API server busy."""
+    count, token = 0, ""
+    while True:
+        query = urllib.parse.urlencode({"limit": 500, **({"continue": token} if token else {})})
+        path = f"/apis/reliability.dev/v1alpha1/namespaces/{NAMESPACE}/servicereliabilityplans?{query}"
+        page = json.loads(plane.kubectl("get", "--raw", path, check=True).stdout)  # type: ignore[attr-defined]
+        for item in page["items"]:
+            status = item.get("status") or {}
+            ready = any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", []))
+            if ready and status.get("observedGeneration") == item["metadata"]["generation"]:
+                count += 1
+        token = page["metadata"].get("continue", "")
+        if not token:
+            return count
 
 
 def repair_seconds(plane: Any, how: str, resource: str, name: str) -> float:

@@ -7,6 +7,7 @@ current version, its uid and its stored status.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,9 +35,21 @@ class Known:
     generation: int = 0
     model: Resource | None = None
     problems: tuple[Problem, ...] = ()
-    status: dict[str, Any] = field(default_factory=dict)
+    status_json: bytes = b"{}"
+    """The stored status as compact JSON: a fifth of its size as dicts and lists (a plan's is about 2 KB
+    against 9 KB), read whole only by the one reconcile or cycle step that needs it."""
     annotations: dict[str, str] = field(default_factory=dict)
     resource_version: str = ""
+
+    @property
+    def status(self) -> dict[str, Any]:
+        """A fresh copy of the stored status: changing it changes nothing held (assign to keep a change)."""
+        loaded: dict[str, Any] = json.loads(self.status_json)
+        return loaded
+
+    @status.setter
+    def status(self, value: Mapping[str, Any]) -> None:
+        self.status_json = compact_json(value)
 
     @property
     def stored(self) -> dict[str, Any]:
@@ -53,6 +66,10 @@ class Known:
             "namespace": self.namespace,
             "uid": self.uid,
         }
+
+
+def compact_json(value: Mapping[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def _read_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,7 +163,7 @@ class Registry:
             int(metadata.get("generation", 0) or 0),
             model if model is not None else (previous.model if previous else None),
             parsed.problems,
-            dict(document.get("status") or {}),
+            compact_json(document.get("status") or {}),
             read["annotations"],
             str(metadata.get("resourceVersion", "")),
         )
@@ -195,8 +212,9 @@ class Registry:
             postmortem = incident.spec.postmortem
             if postmortem.state not in ("Reviewed", "Closed") or not postmortem.url:
                 continue
-            started = str(known.status.get("startedAt", ""))
-            for slo in known.status.get("slos") or []:
+            stored = known.status
+            started = str(stored.get("startedAt", ""))
+            for slo in stored.get("slos") or []:
                 if slo not in found or found[slo][0] < started:
                     found[str(slo)] = (started, postmortem.url)
         return {slo: url for slo, (_, url) in found.items()}

@@ -102,7 +102,8 @@ def _plan_cycle(
     outcome.budgets[(known.namespace, known.name)] = (service, budgets)
     policy = registry.policy(namespace, plan.spec.release.policy_ref) if plan.spec.release else None
     fired: list[Firing] = firings(policy.spec, budgets) if policy else []
-    held_before = {slo: set(entry.get("rules") or []) for slo, entry in (known.status.get("slos") or {}).items()}
+    stored = known.status
+    held_before = {slo: set(entry.get("rules") or []) for slo, entry in (stored.get("slos") or {}).items()}
     for firing in fired:
         if firing.rule in held_before.get(firing.slo, set()):
             continue
@@ -120,19 +121,19 @@ def _plan_cycle(
     # A required postmortem is met by the plan's annotation, or by a Reviewed incident postmortem with a link.
     reviewed = registry.reviewed_postmortems(known.namespace, known.name)
     links = {**{POSTMORTEM_ANNOTATION + slo: url for slo, url in reviewed.items()}, **known.annotations}
-    delta = plan_budget_status(known.status, plan, budgets, fired, links, now)
-    delta.update(_corrective_actions(known, plan, datetime.date.fromisoformat(now[:10]), outcome))
+    delta = plan_budget_status(stored, plan, budgets, fired, links, now)
+    delta.update(_corrective_actions(known, stored, plan, datetime.date.fromisoformat(now[:10]), outcome))
     if delta:
         writes.statuses.append((known, delta))
 
 
 def _corrective_actions(
-    known: Known, plan: ServiceReliabilityPlan, today: datetime.date, outcome: Outcome
+    known: Known, stored: dict[str, Any], plan: ServiceReliabilityPlan, today: datetime.date, outcome: Outcome
 ) -> dict[str, Any]:
     """Open and overdue corrective actions into the metric, an Event for each one newly overdue (and weekly
     while it stays so), and the status delta."""
     actions = plan.spec.postmortem.corrective_actions if plan.spec.postmortem else []
-    previous = known.status.get("correctiveActions") or {}
+    previous = stored.get("correctiveActions") or {}
     found = report(actions, today, previous.get("announced") or {})
     for priority in PRIORITIES:
         for kind, counts in (("open", found.open), ("overdue", found.overdue)):
@@ -154,10 +155,11 @@ def _gate_cycle(
 ) -> None:
     gate = known.model
     writes = outcome.writes
+    stored = known.status
     if not isinstance(gate, ReleaseGate):  # never valid: nothing to enforce, say why
-        status = invalid_status(known.status, known.generation, known.problems, now)
+        status = invalid_status(stored, known.generation, known.problems, now)
         status.update({"state": "Invalid", "allowed": True, "reason": f"Invalid: {problem_line(known.problems)}"})
-        delta = changed_fields(known.status, status)
+        delta = changed_fields(stored, status)
         if delta:
             writes.statuses.append((known, delta))
             writes.events.append((known.reference, "Warning", "InvalidSpec", problem_line(known.problems)))
@@ -166,7 +168,7 @@ def _gate_cycle(
     plan = registry.plan(namespace, gate.spec.plan_ref.name)
     policy_ref, _ = policy_name(gate, plan)
     policy = registry.policy(namespace, policy_ref) if policy_ref else None
-    previous = memory_from_status(known.status)
+    previous = memory_from_status(stored)
     decision = gate_decision(
         gate,
         plan,
@@ -196,11 +198,11 @@ def _gate_cycle(
         view, memory.decision_id, memory.since, decision.budget_remaining, decision.burn_rates
     )
     hold = gate.spec.enforcement.pause_rollouts and decision.state == "Frozen" and not decision.allowed
-    paused = list(known.status.get("paused") or [])
+    paused = list(stored.get("paused") or [])
     if hold != bool(paused):
         writes.pauses.append((known, gate, hold))
-    status = gate_status(known.status, known.generation, decision, memory, now, problems=known.problems, paused=paused)
-    delta = changed_fields(known.status, status)
+    status = gate_status(stored, known.generation, decision, memory, now, problems=known.problems, paused=paused)
+    delta = changed_fields(stored, status)
     if delta:
         writes.statuses.append((known, delta))
     if memory.decision_id != previous.decision_id:
@@ -208,13 +210,13 @@ def _gate_cycle(
         writes.events.append(
             (known.reference, event_type, decision.state, f"{decision.reason} (decision {memory.decision_id})")
         )
-    before = set(known.status.get("expiredOverrides") or [])
+    before = set(stored.get("expiredOverrides") or [])
     for line in status["expiredOverrides"]:
         if line not in before:
             writes.events.append(
                 (known.reference, "Warning", "OverrideExpired", f"override {line} has expired and is ignored")
             )
-    if known.problems and status["conditions"] != known.status.get("conditions"):
+    if known.problems and status["conditions"] != stored.get("conditions"):
         (valid,) = [c for c in status["conditions"] if c["type"] == "Valid"]
         writes.events.append((known.reference, "Warning", "InvalidSpec", valid["message"]))
 
@@ -242,11 +244,11 @@ def apply_writes(state: OperatorState, writes: Writes) -> None:
             logger.warning("pausing the targets of gate %s/%s failed: %s", known.namespace, known.name, _why(error))
     for known, delta in writes.statuses:
         try:
-            patch = patch_between(known.status, checked_status(known.kind, delta))
+            stored = known.status
+            patch = patch_between(stored, checked_status(known.kind, delta))
             cluster.patch(_kind_of(known), known.namespace, known.name, {"status": patch}, subresource="status")
-            # The watch brings the same soon; until then do not write it twice. A new dict, not an update in
-            # place: a decision cycle in another thread may be reading the old one.
-            known.status = merge_patch(known.status, patch)
+            # The watch brings the same soon; until then do not write it twice.
+            known.status = merge_patch(stored, patch)
         except Exception as error:
             if not (isinstance(error, ApiException) and error.status == 404):
                 logger.warning(

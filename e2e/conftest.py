@@ -22,6 +22,8 @@ IMAGE = "sre-operator:dev"
 CLUSTER = "sre-operator"
 RELEASE = "sre-operator"
 RELEASE_NAMESPACE = "sre-operator"
+GATES_LABEL = "reliability.dev/release-gates"
+"""The namespace label that sends a namespace's pod-template changes to the release-gate webhook."""
 PAUSE_IMAGE = "sre-operator.local/k8s/pause:1"
 """Preloaded in the node (no registry is reached): the image of the test workloads."""
 OTHER_IMAGE = "sre-operator.local/k8s/etcd:3.6.16-0"
@@ -150,7 +152,7 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
     name = "e2e-" + request.node.name.removeprefix("test_").replace("_", "-")[:40].rstrip("-")
     cluster.kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=true")
     cluster.kubectl("create", "namespace", name)
-    cluster.kubectl("label", "namespace", name, "reliability.dev/release-gates=enabled")
+    cluster.kubectl("label", "namespace", name, f"{GATES_LABEL}=enabled")
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 

@@ -8,7 +8,15 @@ from typing import Any
 
 from tests.support.prometheus import availability_plan
 
-from e2e.conftest import OTHER_IMAGE, PAUSE_IMAGE, RELEASE, RELEASE_NAMESPACE, Cluster, eventually
+from e2e.conftest import (
+    GATES_LABEL,
+    OTHER_IMAGE,
+    PAUSE_IMAGE,
+    RELEASE,
+    RELEASE_NAMESPACE,
+    Cluster,
+    eventually,
+)
 from e2e.objects import deployment, gate, policy
 
 
@@ -142,7 +150,6 @@ def ready_plans(cluster: Cluster, namespace: str) -> int:
 
 
 PLANS = 200
-GATES_LABEL = "reliability.dev/release-gates"
 
 
 def test_the_operator_pod_deleted_while_200_plans_reconcile(cluster: Cluster, namespace: str) -> None:

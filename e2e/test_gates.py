@@ -14,7 +14,7 @@ from tests.conftest import require_program
 from tests.support.controlplane import free_port
 from tests.support.prometheus import LivePrometheus, Traffic, availability_plan
 
-from e2e.conftest import OTHER_IMAGE, PAUSE_IMAGE, Cluster, eventually
+from e2e.conftest import GATES_LABEL, OTHER_IMAGE, PAUSE_IMAGE, Cluster, eventually
 from e2e.objects import deployment, gate, policy
 from sre_operator.generate import rule_groups
 from sre_operator.models import ServiceReliabilityPlan
@@ -84,7 +84,7 @@ def test_a_spent_budget_freezes_releases_through_the_webhook_service(
     cluster.install(f"prometheus.url={url}", "evaluationInterval=5", "webhook.failurePolicy=Fail")
     cluster.kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true")
     cluster.kubectl("create", "namespace", NAMESPACE)
-    cluster.kubectl("label", "namespace", NAMESPACE, "reliability.dev/release-gates=enabled")
+    cluster.kubectl("label", "namespace", NAMESPACE, f"{GATES_LABEL}=enabled")
     try:
         cluster.apply(
             availability_plan(SERVICE, NAMESPACE, OBJECTIVE, "checkout-budget"),

@@ -21,13 +21,14 @@ def seconds(text: str) -> float:
 
 
 def format_duration(total_seconds: float) -> str:
-    """The shortest Prometheus duration for a whole number of seconds (``86400`` -> ``1d``)."""
-    remaining = int(total_seconds)
+    """The shortest Prometheus duration for a number of seconds, to the millisecond (``86400`` -> ``1d``,
+    ``89.999`` -> ``1m29s999ms``)."""
+    remaining = round(total_seconds * 1000)
     if remaining <= 0:
         return "0s"
     parts = []
-    for unit in ("d", "h", "m", "s"):
-        size = int(_UNIT_SECONDS[unit])
+    for unit in ("d", "h", "m", "s", "ms"):
+        size = round(_UNIT_SECONDS[unit] * 1000)
         count, remaining = divmod(remaining, size)
         if count:
             parts.append(f"{count}{unit}")

@@ -29,7 +29,8 @@ def test_generated_alert_tests_pass_for_every_example(promtool: str, tmp_path: P
     # Each claim of the issue is proven for the complete example.
     checkout = result.stdout.split("shop/checkout SLO availability\n")[1].split("\n", 6)[:6]
     assert checkout == [
-        "  ok   a total outage pages within 7 minutes and resolves once errors stop",
+        "  ok   a total outage pages within 1 minute (the Workbook's time plus one evaluation) and resolves once"
+        " errors stop",
         "  ok   a 20x burn pages within the hour",
         "  ok   errors inside the budget (0.9x burn) alert nobody",
         "  ok   a 5x burn never pages but opens a ticket within a day",

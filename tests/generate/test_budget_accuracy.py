@@ -2,18 +2,20 @@
 
 Sloth's window ratio averages short-window ratios over time, so a 20-minute
 burst at ten times the usual traffic weighs as much as any quiet 20 minutes.
-Here promtool evaluates the generated rules over a whole 7-day window of
-synthetic counters, and the remaining budget is compared with the value
-computed by hand from those counters.
+Here promtool evaluates the generated rules over a 7-day window of synthetic
+counters scraped every 15 s, 1 m and 5 m, and the remaining budget is compared
+with the value computed by hand from those counters.
 """
 
 from __future__ import annotations
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
 
+from sre_operator.durations import seconds
 from sre_operator.generate import prometheus_rule
 from tests.conftest import plan_from_yaml
 
@@ -27,65 +29,76 @@ spec:
     - name: availability
       objective: 99
       window: 7d
-      indicator: {ratio: {errors: 'requests_total{code="500"}', total: 'requests_total'}}
+      indicator:
+        ratio: {errors: 'requests_total{code="500"}', total: 'requests_total'}
+        scrapeInterval: SCRAPE
+      alerting: {page: PAGE}
 """
 
 WINDOW_MIN = 7 * 24 * 60
-BURST_START_MIN, BURST_MIN = 3 * 24 * 60, 20
+# Two days of traffic end the window (an SLO younger than its window: promtool's evaluations of the empty
+# days before cost nothing). The burst starts and ends off every tile and hour boundary (tiles 1m and 5m).
+DATA_START_MIN = WINDOW_MIN - 2 * 24 * 60
+BURST_START_MIN, BURST_MIN = DATA_START_MIN + 24 * 60 + 23, 25
 QUIET_PER_MIN, QUIET_ERRORS_PER_MIN = 60, 0.03  # 1 request/s, 0.05% errors
 BURST_PER_MIN, BURST_ERRORS_PER_MIN = 600, 120  # ten times the traffic, 20% errors
 BUDGET = 0.01
 
 
-def counter(quiet: float, burst: float) -> str:
-    """promtool notation: one sample a minute for the whole window, with the burst in the middle."""
-    before = f"0+{quiet}x{BURST_START_MIN}"
-    at_burst = quiet * BURST_START_MIN
-    during = f"{at_burst + burst}+{burst}x{BURST_MIN - 1}"
-    at_end = at_burst + burst * BURST_MIN
-    after = f"{at_end + quiet}+{quiet}x{WINDOW_MIN - BURST_START_MIN - BURST_MIN - 1}"
-    return f"{before} {during} {after}"
+def series(quiet: float, burst: float, scrape: str) -> str:
+    """A counter sampled once a scrape for the whole window, the burst in the middle, every value written out
+    (promtool's expanding notation adds in floating point and can seem to reset where its terms meet)."""
+    step = int(seconds(scrape))
+    values, total = [f"_x{DATA_START_MIN * 60 // step}", "0"], 0.0
+    for start in range(DATA_START_MIN * 60, WINDOW_MIN * 60, step):
+        minute = start // 60
+        total += (burst if BURST_START_MIN <= minute < BURST_START_MIN + BURST_MIN else quiet) * step / 60
+        values.append(f"{total:.6f}")
+    return " ".join(values)
 
 
 def by_hand() -> tuple[float, float]:
     """Remaining budget over the window: traffic-weighted, and time-averaged as Sloth computes it."""
-    quiet_minutes = WINDOW_MIN - BURST_MIN
+    quiet_minutes = WINDOW_MIN - DATA_START_MIN - BURST_MIN
     errors = QUIET_ERRORS_PER_MIN * quiet_minutes + BURST_ERRORS_PER_MIN * BURST_MIN
     requests = QUIET_PER_MIN * quiet_minutes + BURST_PER_MIN * BURST_MIN
     weighted = 1 - errors / requests / BUDGET
     time_averaged_ratio = (
         QUIET_ERRORS_PER_MIN / QUIET_PER_MIN * quiet_minutes + BURST_ERRORS_PER_MIN / BURST_PER_MIN * BURST_MIN
-    ) / WINDOW_MIN
+    ) / (WINDOW_MIN - DATA_START_MIN)
     return weighted, 1 - time_averaged_ratio / BUDGET
 
 
-def test_remaining_budget_is_within_one_percent_of_the_hand_computed_value(promtool: str, tmp_path: Path) -> None:
-    weighted, time_averaged = by_hand()
-    # The two methods really disagree on this traffic, so agreeing with the first one means something.
-    assert abs(time_averaged - weighted) / abs(weighted) > 0.3
-    rule = prometheus_rule(plan_from_yaml(PLAN))
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]), encoding="utf-8")
+# (scrape interval, pages on): a 5-minute scrape cannot feed the page tier's 5m window (validate refuses
+# it, tests/models); without pages its SLO tiles by 5 minutes.
+CASES = (("15s", True), ("1m", True), ("5m", False))
+
+
+def _check(promtool: str, folder: Path, scrape: str, page: bool, weighted: float) -> str:
+    """promtool's verdict on the remaining budget of the plan scraped every ``scrape``: "" when it holds."""
+    folder.mkdir()
+    rule = prometheus_rule(plan_from_yaml(PLAN.replace("SCRAPE", scrape).replace("PAGE", str(page).lower())))
+    (group,) = rule["spec"]["groups"]
+    (folder / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]), encoding="utf-8")
     remaining = 'slo:error_budget_remaining:ratio{slo="availability"}'
+    good_per_min = (QUIET_PER_MIN - QUIET_ERRORS_PER_MIN, BURST_PER_MIN - BURST_ERRORS_PER_MIN)
     test = {
         "rule_files": ["rules.yaml"],
-        # With 5-minute rates evaluated every 5 minutes each instant is counted once.
-        "evaluation_interval": "5m",
+        # promtool runs every group at this interval, whatever the group's own: the tile.
+        "evaluation_interval": group["interval"],
         "tests": [
             {
-                "interval": "1m",
+                "interval": scrape,
                 "input_series": [
                     {
                         "series": 'requests_total{code="500"}',
-                        "values": counter(QUIET_ERRORS_PER_MIN, BURST_ERRORS_PER_MIN),
+                        "values": series(QUIET_ERRORS_PER_MIN, BURST_ERRORS_PER_MIN, scrape),
                     },
-                    {
-                        "series": 'requests_total{code="200"}',
-                        "values": counter(QUIET_PER_MIN - QUIET_ERRORS_PER_MIN, BURST_PER_MIN - BURST_ERRORS_PER_MIN),
-                    },
+                    {"series": 'requests_total{code="200"}', "values": series(*good_per_min, scrape)},
                 ],
                 "promql_expr_test": [
                     {
-                        "expr": f"abs({remaining} - {weighted}) < bool {0.01 * abs(weighted)}",
+                        "expr": f"abs({remaining} - {weighted}) < bool 0.0001",
                         "eval_time": f"{WINDOW_MIN}m",
                         "exp_samples": [
                             {
@@ -94,22 +107,26 @@ def test_remaining_budget_is_within_one_percent_of_the_hand_computed_value(promt
                             }
                         ],
                     },
-                    {
-                        "expr": f"abs({remaining} - {time_averaged}) < bool {0.01 * abs(time_averaged)}",
-                        "eval_time": f"{WINDOW_MIN}m",
-                        "exp_samples": [
-                            {
-                                "labels": '{namespace="default", service="uneven", slo="availability", window="7d"}',
-                                "value": 0,
-                            }
-                        ],
-                    },
                 ],
             }
         ],
     }
-    (tmp_path / "test.yaml").write_text(yaml.safe_dump(test, width=10_000), encoding="utf-8")
+    (folder / "test.yaml").write_text(yaml.safe_dump(test, width=10_000), encoding="utf-8")
     result = subprocess.run(
-        [promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False
+        [promtool, "test", "rules", "test.yaml"], cwd=folder, capture_output=True, text=True, check=False
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    return "" if result.returncode == 0 else f"scraped every {scrape}:\n{result.stdout}{result.stderr}"
+
+
+def test_remaining_budget_matches_the_hand_computed_value_at_15s_1m_and_5m_scrapes(
+    promtool: str, tmp_path: Path
+) -> None:
+    """At every scrape interval the budget counts each error once: within a hundredth of a percent of the
+    budget of the hand value (what the window has not summed yet is the last hour's quiet traffic). The three
+    promtool runs share the machine's cores."""
+    weighted, time_averaged = by_hand()
+    # The two methods really disagree on this traffic, so agreeing with the first one means something.
+    assert abs(time_averaged - weighted) / abs(weighted) > 0.3
+    with ThreadPoolExecutor(len(CASES)) as pool:
+        verdicts = list(pool.map(lambda case: _check(promtool, tmp_path / case[0], case[0], case[1], weighted), CASES))
+    assert not any(verdicts), "\n".join(verdicts)

@@ -92,13 +92,15 @@ def test_alerts_carry_the_alert_contract() -> None:
     assert "6x over 6h and 30m" in page["annotations"]["description"]
 
 
-def test_no_rule_scans_raw_series_for_longer_than_an_hour() -> None:
+def test_raw_series_are_read_now_and_one_tile_ago_only() -> None:
     checkout = next(p for p in example_plans() if p.metadata.name == "checkout")
     rules = [r for g in prometheus_rule(checkout)["spec"]["groups"] for r in g["rules"] if "record" in r]
     raw_ranges = [r for r in rules if "http_requests_total" in r["expr"] or "http_request_duration" in r["expr"]]
     assert raw_ranges and all(r["record"] == "slo:sli:rate" for r in raw_ranges)
     for rule in raw_ranges:
-        assert set(re.findall(r"http_\w+\{[^}]*\}\[(\w+)\]", rule["expr"])) == {"5m"}
+        # The checkout example is scraped every 30s (the default): its tile is a minute. No range, no rate.
+        assert not re.findall(r"http_\w+\{[^}]*\}\[", rule["expr"])
+        assert set(re.findall(r"http_\w+\{[^}]*\}( offset \w+)?", rule["expr"])) == {"", " offset 1m"}
     (ratio,) = [r for r in rules if r["record"] == "slo:sli_error:ratio" and r["labels"]["slo"] == "availability"]
     # The 30d window reads the hourly rates: 720 samples a series, whatever the evaluation interval.
     assert 'sli="errors_1h"}[29d23h59m30s]' in ratio["expr"]

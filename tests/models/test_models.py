@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sre_operator.models import parse_document, plan_assumptions, residual_risks
+import pytest
+
+from sre_operator.generate import prometheus_rule
+from sre_operator.models import ServiceReliabilityPlan, parse_document, plan_assumptions, residual_risks
 from tests.conftest import example_plans, plan_from_yaml
 
 MINIMAL = """
@@ -61,6 +64,37 @@ def test_windows_outside_what_the_tiers_fit_are_refused() -> None:
     (problem,) = parse_document(document).problems
     assert problem.path == "spec.slos[0].window"
     assert problem.message.startswith("must be between 7d and 90d")
+
+
+def test_a_scrape_interval_too_slow_for_a_tier_window_is_refused_in_one_line() -> None:
+    slow = {"ratio": {"errors": "e", "total": "t"}, "scrapeInterval": "10m"}
+    (problem,) = parse_document(plan_document(indicator=slow)).problems
+    assert problem.path == "spec.slos[0].indicator.scrapeInterval"
+    assert problem.message == (
+        "10m is too slow for the 5m window(s) of the alert tiers: scrape at least every 5m or turn off the tier"
+        " that reads it (alerting.page or alerting.ticket)"
+    )
+    # Without pages, no tier reads a window shorter than 30m: a 10m scrape tiles by 10 minutes.
+    assert parse_document(plan_document(indicator=slow, alerting={"page": False})).problems == ()
+
+
+@pytest.mark.parametrize(
+    ("scrape", "tile"), [("15s", "1m"), ("30s", "1m"), ("1m", "1m"), ("2m", "2m30s"), ("5m", "5m")]
+)
+def test_the_rules_tile_is_the_shortest_that_holds_a_scrape(scrape: str, tile: str) -> None:
+    plan = parse_document(plan_document(indicator={"ratio": {"errors": "e", "total": "t"}, "scrapeInterval": scrape}))
+    assert plan.model is not None
+    (group,) = prometheus_rule(plan.model)["spec"]["groups"]
+    assert group["interval"] == tile
+
+
+def test_an_unset_scrape_interval_is_an_assumption() -> None:
+    plan = parse_document(plan_document()).model
+    assert isinstance(plan, ServiceReliabilityPlan)
+    assert (
+        "SLO a has no indicator.scrapeInterval: its series are taken to be scraped every 30s or more often."
+        in plan_assumptions(plan)
+    )
 
 
 def test_selectors_that_are_expressions_are_refused() -> None:

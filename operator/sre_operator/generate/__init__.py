@@ -2,6 +2,6 @@
 
 from sre_operator.generate.options import RenderOptions
 from sre_operator.generate.rules import prometheus_rule, rule_groups
-from sre_operator.generate.tiers import TIERS, BurnTier
+from sre_operator.tiers import TIERS, BurnTier
 
 __all__ = ["TIERS", "BurnTier", "RenderOptions", "prometheus_rule", "rule_groups"]

@@ -22,20 +22,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sre_operator.durations import seconds
+from sre_operator.durations import format_duration, seconds
 from sre_operator.generate import names
 from sre_operator.generate.examples import render_series, series_labels
 from sre_operator.generate.options import DEFAULT_OPTIONS, RenderOptions
 from sre_operator.generate.rules import SloContext, slo_group
-from sre_operator.generate.tiers import BurnTier, tiers_of
+from sre_operator.models.assumptions import scrape_interval
 from sre_operator.models.plan import Indicator, RatioIndicator, ServiceReliabilityPlan, Slo
 from sre_operator.promql import parse_selector
+from sre_operator.tiers import BurnTier, tiers_of
 
-FAST_INTERVAL_MIN = 1
 SLOW_INTERVAL_MIN = 5
 STALENESS_MIN = 5
-# A burn is first seen by the 5m rate after up to 5 minutes, plus one evaluation.
-SMEAR_MIN = 6
 SYNTHETIC_METRIC = "slo_synthetic_requests_total"
 SYNTHETIC_GROUP_VALUE = "synthetic"
 
@@ -77,6 +75,7 @@ class _Traffic:
 
     def __init__(self, slo: Slo, group_labels: dict[str, str]) -> None:
         self.slo = slo
+        self.scrape = seconds(scrape_interval(slo))
         self.group_labels = group_labels
         self.streams: list[tuple[str, str]] = []  # (series, role): role is "bad", "good" or "total"
         self.reason = ""
@@ -121,7 +120,7 @@ class _Traffic:
         ]
 
     def input_series(self, phases: list[Phase]) -> list[dict[str, str]]:
-        return [{"series": series, "values": _values(phases, role)} for series, role in self.streams]
+        return [{"series": series, "values": _values(phases, role, self.scrape)} for series, role in self.streams]
 
 
 def _per_minute(phase: Phase, role: str) -> float:
@@ -134,21 +133,19 @@ def _number(value: float) -> str:
     return f"{value:.10g}"
 
 
-def _values(phases: list[Phase], role: str) -> str:
-    """promtool's expanding notation for a counter through ``phases`` (one sample a minute)."""
+def _values(phases: list[Phase], role: str, scrape: float) -> str:
+    """promtool's expanding notation for a counter through ``phases``, one sample a scrape. Each term starts
+    from the value written out, so the counter never seems to reset where floating-point sums disagree."""
     parts: list[str] = []
     value = 0.0
-    first = True
-    for phase in phases:
-        step = _per_minute(phase, role)
-        if first:
-            parts.append(f"{_number(value)}+{_number(step)}x{phase.minutes}")
-            value += step * phase.minutes
-            first = False
+    for index, phase in enumerate(phases):
+        step = float(_number(_per_minute(phase, role) * scrape / 60))
+        samples = round(phase.minutes * 60 / scrape)
+        if index == 0:
+            parts.append(f"0+{_number(step)}x{samples}")
         else:
-            start = value + step
-            parts.append(f"{_number(start)}+{_number(step)}x{phase.minutes - 1}")
-            value += step * phase.minutes
+            parts.append(f"{_number(value + step)}+{_number(step)}x{samples - 1}")
+        value = float(_number(value + step * samples))
     return " ".join(parts)
 
 
@@ -156,10 +153,17 @@ def _unescape(text: str) -> str:
     return text.replace('{{ "{{" }}', "{{")
 
 
-def _fire_minutes(tiers: tuple[BurnTier, ...], window: str, burn: float) -> int | None:
-    """Minutes after a constant ``burn`` starts (after a clean history) by which a tier has fired."""
-    times = [t.factor(window) / burn * seconds(t.long) / 60 for t in tiers if t.factor(window) < burn]
-    return math.ceil(min(times)) + SMEAR_MIN if times else None
+def _workbook_minutes(tiers: tuple[BurnTier, ...], window: str, burn: float) -> float | None:
+    """The SRE Workbook's minutes after a constant ``burn`` starts (after a clean history) until the earliest
+    of ``tiers`` fires."""
+    times = [t for tier in tiers if (t := tier.detection_seconds(window, burn)) is not None]
+    return min(times) / 60 if times else None
+
+
+def _fire_minutes(tiers: tuple[BurnTier, ...], window: str, burn: float, tile_minutes: float) -> int | None:
+    """The minute by which a tier must fire: no later than one evaluation after the Workbook's time."""
+    found = _workbook_minutes(tiers, window, burn)
+    return math.floor(found + tile_minutes) if found is not None else None
 
 
 def _synthetic_twin(slo: Slo) -> Slo:
@@ -205,18 +209,23 @@ def _scenarios(ctx: SloContext, group_labels: dict[str, str], rules: list[dict[s
 
     page, ticket = names.ALERT_PAGE, names.ALERT_TICKET
     warmup = int(seconds("6h") / 60)
+    tile = seconds(ctx.tile) / 60
     found: list[Scenario] = []
 
     outage = Scenario("a total outage pages within minutes and resolves once errors stop")
-    fire = _fire_minutes(tiers_of("critical"), window, 1 / budget)
+    fire = _fire_minutes(tiers_of("critical"), window, 1 / budget, tile)
     if page not in alerts:
         outage.not_applicable = "paging is off for this SLO"
     elif fire is None:
         outage.not_applicable = f"an objective of {slo.objective:g}% cannot page even on a total outage"
     else:
-        outage.name = f"a total outage pages within {fire} minutes and resolves once errors stop"
+        outage.name = (
+            f"a total outage pages within {fire} minute{'' if fire == 1 else 's'} (the Workbook's time plus one"
+            " evaluation) and resolves once errors stop"
+        )
         burst = fire + 5
-        resolve = int(seconds(tiers_of("critical")[-1].short) / 60) + SMEAR_MIN
+        # Errors leave the slow page tier's short window exactly that long after they stop.
+        resolve = int(seconds(tiers_of("critical")[-1].short) / 60) + math.ceil(tile)
         outage.phases = [Phase(warmup, 0, rate), Phase(burst, 1, rate), Phase(resolve + 10, 0, rate)]
         quiet(outage, warmup - 1, page, ticket)
         firing(outage, warmup + fire, page)
@@ -225,7 +234,7 @@ def _scenarios(ctx: SloContext, group_labels: dict[str, str], rules: list[dict[s
 
     fast_burn = 20 * scale
     fast = Scenario(f"a {fast_burn:.3g}x burn pages within the hour")
-    fire = _fire_minutes(tiers_of("critical"), window, fast_burn)
+    fire = _fire_minutes(tiers_of("critical"), window, fast_burn, tile)
     if page not in alerts:
         fast.not_applicable = "paging is off for this SLO"
     elif fast_burn * budget > 1:
@@ -249,16 +258,18 @@ def _scenarios(ctx: SloContext, group_labels: dict[str, str], rules: list[dict[s
 
     slow_burn = 5 * scale
     slow = Scenario(f"a {slow_burn:.3g}x burn never pages but opens a ticket within a day", slow=True)
-    fire = _fire_minutes(tiers_of("warning"), window, slow_burn)
+    slow_interval = math.ceil(max(SLOW_INTERVAL_MIN, tile))
+    theory = _workbook_minutes(tiers_of("warning"), window, slow_burn)
     if ticket not in alerts:
         slow.not_applicable = "tickets are off for this SLO"
-    elif slow_burn * budget > 1 or fire is None:
+    elif slow_burn * budget > 1 or theory is None:
         slow.not_applicable = f"a {slow_burn:.3g}x burn needs more than a 100% error ratio at {slo.objective:g}%"
     else:
         history = int(seconds("3d") / 60)
-        fire = math.ceil(fire / SLOW_INTERVAL_MIN) * SLOW_INTERVAL_MIN + SLOW_INTERVAL_MIN
+        # Evaluated every few minutes to keep three days quick: by the first evaluation a tile after the time.
+        fire = math.ceil((theory + tile) / slow_interval) * slow_interval
         slow.phases = [Phase(history, 0, rate), Phase(24 * 60, slow_burn * budget, rate)]
-        quiet(slow, history - SLOW_INTERVAL_MIN, ticket)
+        quiet(slow, history - slow_interval, ticket)
         for hour in (1, 6, 12, 24):
             quiet(slow, history + hour * 60, page)
         firing(slow, history + fire, ticket)
@@ -278,7 +289,7 @@ def _scenarios(ctx: SloContext, group_labels: dict[str, str], rules: list[dict[s
 
     guard = Scenario("the low-traffic guard keeps a total outage on thin traffic from paging")
     min_rate = slo.alerting.min_request_rate
-    outage_fire = _fire_minutes(tiers_of("critical"), window, 1 / budget)
+    outage_fire = _fire_minutes(tiers_of("critical"), window, 1 / budget, tile)
     if min_rate is None or min_rate == 0:
         guard.not_applicable = "alerting.minRequestRate is not set"
     elif page not in alerts or outage_fire is None:
@@ -306,18 +317,19 @@ def slo_test_suite(
     scenarios = _scenarios(ctx, group_labels, group["rules"])
 
     def test_file(slow: bool) -> dict[str, Any]:
-        interval = SLOW_INTERVAL_MIN if slow else FAST_INTERVAL_MIN
+        tile = seconds(ctx.tile)
+        interval = max(SLOW_INTERVAL_MIN * 60, tile) if slow else tile
         tests = [
             {
                 "name": s.name,
-                "interval": "1m",
+                "interval": format_duration(traffic.scrape),
                 "input_series": traffic.input_series(s.phases),
                 "alert_rule_test": s.checks,
             }
             for s in scenarios
             if s.slow == slow and not s.not_applicable
         ]
-        return {"rule_files": [rules_file], "evaluation_interval": f"{interval}m", "tests": tests}
+        return {"rule_files": [rules_file], "evaluation_interval": format_duration(interval), "tests": tests}
 
     return SloTestSuite(
         slo.name,

@@ -13,9 +13,9 @@ from sre_operator.generate.options import DEFAULT_OPTIONS, RenderOptions
 from sre_operator.generate.routing import page_timing, receiver_summary
 from sre_operator.generate.rules import SloContext, alert_rules, plan_labels
 from sre_operator.generate.sli import CounterSli, build_sli
-from sre_operator.generate.tiers import TIERS, tiers_of
 from sre_operator.models.assumptions import plan_assumptions, residual_risks, slo_window
 from sre_operator.models.plan import ServiceReliabilityPlan, Slo
+from sre_operator.tiers import TIERS, tiers_of
 
 GENERIC_DIAGNOSIS = (
     "Open the SLO dashboard and find when the error ratio rose and on which routes or instances.",

@@ -1,13 +1,14 @@
 """A plan's SLOs as one PrometheusRule: per SLO, one rule group of eight rules.
 
 Rules inside a group run in order, so each group lists recordings before the
-rules that read them and needs no evaluation-order hints. What keeps the cost
-near nothing is that no rule reads much: alert windows are sums of recorded
-5-minute rates, and the SLO window (7 to 90 days) is a sum of hourly rates
-that the first rule records once an hour, so a 30d ratio reads 720 samples
-per series instead of one per evaluation. Several windows share one rule
-through ``label_replace(...) or ...``. The group's interval is set because
-"once an hour" is "the evaluation in the first interval of the hour".
+rules that read them and needs no evaluation-order hints. The group runs once
+per tile (``sre_operator.tiers``): the first rule records the SLI's rates over
+the last tile, and every alert window is the sum of the tiles inside it, so a
+window counts exactly its own errors and requests, reads one recorded series
+per side, and sees a change at the next evaluation. The SLO window (7 to 90
+days) sums hourly means that the first rule records once an hour, so a 30d
+ratio reads 720 samples per series instead of one per tile. Several windows
+share one rule through ``label_replace(...) or ...``.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from sre_operator.generate import names
 from sre_operator.generate.capacity import capacity_group
 from sre_operator.generate.options import DEFAULT_OPTIONS, RenderOptions
 from sre_operator.generate.sli import CounterSli, ExpressionSli, build_sli
-from sre_operator.generate.tiers import SHORTEST_WINDOW, BurnTier, alert_windows, tiers_of
-from sre_operator.models.assumptions import slo_window
+from sre_operator.models.assumptions import slo_tiling, slo_window
 from sre_operator.models.plan import ServiceReliabilityPlan, Slo
 from sre_operator.promql import escape_string
+from sre_operator.tiers import HOUR, SHORTEST_WINDOW, BurnTier, Tiling, alert_windows, tiers_of
 
 Rule = dict[str, Any]
 
@@ -41,6 +42,28 @@ class SloContext:
     @property
     def window(self) -> str:
         return slo_window(self.slo)
+
+    @property
+    def tile(self) -> str:
+        """How often the SLO's rules run and how long each recorded rate is (``validate`` refuses a plan
+        without one)."""
+        tile = slo_tiling(self.slo).tile
+        if tile is None:
+            raise ValueError(f"SLO {self.slo.name}: {slo_tiling(self.slo).problem}")
+        return tile
+
+    @property
+    def tiling(self) -> Tiling:
+        return slo_tiling(self.slo)
+
+    @property
+    def half_tile(self) -> str:
+        return slo_tiling(self.slo).half
+
+    def tiled(self, window: str) -> str:
+        """A range over the recorded tiles of the last ``window``: half a tile short, so it holds exactly
+        ``window / tile`` samples on Prometheus 2 (closed ranges) and 3 (left-open) alike."""
+        return format_duration(seconds(window) - seconds(self.tile) / 2)
 
     @property
     def budget(self) -> float:
@@ -73,53 +96,45 @@ def template_literal(text: str) -> str:
     return text.replace("{{", '{{ "{{" }}')
 
 
-HOURLY = "1h"
-
-
 def _tagged(expr: str, label: str, value: str) -> str:
     return f'label_replace({expr}, "{label}", "{value}", "", "")'
 
 
 def _once_an_hour(ctx: SloContext, expr: str) -> str:
-    """``expr`` at the one evaluation that falls in the first rule interval of each clock hour."""
-    return f"({expr}) and on() vector(time() % 3600) < {seconds(ctx.options.rule_interval):g}"
+    """``expr`` at the one evaluation that falls in the first tile of each clock hour."""
+    return f"({expr}) and on() vector(time() % 3600) < {seconds(ctx.tile):g}"
 
 
 def _sli_rate(ctx: SloContext, part: str) -> str:
     return ctx.series(names.SLI_RATE, **{names.LABEL_SLI: part})
 
 
-def sli_rate_rule(ctx: SloContext) -> Rule:
-    """The SLI's 5-minute rates at every evaluation and, once an hour, their mean over the past hour.
+def _last_hour(ctx: SloContext, series: str) -> str:
+    """The mean of ``series`` over the hour of tiles that ended one tile ago: the tile recorded at this
+    evaluation is not stored yet, so it falls in the next hour. Ranges end half a tile back, never on a
+    sample, so each tile lands in exactly one hour on Prometheus 2 and 3."""
+    return f"avg_over_time({series}[{HOUR}] offset {ctx.half_tile})"
 
-    The hourly means read this rule's own earlier samples, not raw series: a ``rate`` over an hour of raw
-    samples on Prometheus 3 (left-open ranges) drops the increase across each hour's boundary, and a
-    burst there goes missing. The range reaches half an interval past the hour, so the sample written at
-    the previous hour's evaluation (which could not read itself) is counted here: every 5-minute rate
-    lands in exactly one hour, on Prometheus 2 (closed ranges) and 3 alike.
-    """
+
+def sli_rate_rule(ctx: SloContext) -> Rule:
+    """The SLI's rates over the last tile at every evaluation and, once an hour, their mean over the hour."""
     sli = build_sli(ctx.slo)
-    hour_and_a_half_interval = format_duration(seconds(HOURLY) + seconds(ctx.options.rule_interval) / 2)
     if isinstance(sli, CounterSli):
-        five_minutes = " or ".join(
+        tile = " or ".join(
             (
-                _tagged(sli.errors_rate(SHORTEST_WINDOW), names.LABEL_SLI, names.SLI_ERRORS),
-                _tagged(sli.requests_rate(SHORTEST_WINDOW), names.LABEL_SLI, names.SLI_REQUESTS),
+                _tagged(sli.errors_per_tile(ctx.tiling), names.LABEL_SLI, names.SLI_ERRORS),
+                _tagged(sli.requests_per_tile(ctx.tiling), names.LABEL_SLI, names.SLI_REQUESTS),
             )
         )
         recorded = ctx.series_matching(names.SLI_RATE, **{names.LABEL_SLI: f"{names.SLI_ERRORS}|{names.SLI_REQUESTS}"})
         hourly = (
-            f'label_replace(avg_over_time({recorded}[{hour_and_a_half_interval}]), "{names.LABEL_SLI}",'
+            f'label_replace({_last_hour(ctx, recorded)}, "{names.LABEL_SLI}",'
             f' "${{1}}{names.SLI_HOURLY_SUFFIX}", "{names.LABEL_SLI}", "(.+)")'
         )
-        expr = f"{five_minutes} or ({_once_an_hour(ctx, hourly)})"
+        expr = f"{tile} or ({_once_an_hour(ctx, hourly)})"
     else:
         five_minute_ratio = ctx.series(names.ERROR_RATIO, **{names.LABEL_WINDOW: SHORTEST_WINDOW})
-        hourly = _tagged(
-            f"avg_over_time({five_minute_ratio}[{hour_and_a_half_interval}])",
-            names.LABEL_SLI,
-            names.SLI_ERROR_RATIO_HOURLY,
-        )
+        hourly = _tagged(_last_hour(ctx, five_minute_ratio), names.LABEL_SLI, names.SLI_ERROR_RATIO_HOURLY)
         expr = _once_an_hour(ctx, _without(hourly, names.LABEL_WINDOW))
     return {"record": names.SLI_RATE, "expr": expr, "labels": ctx.identity}
 
@@ -127,24 +142,22 @@ def sli_rate_rule(ctx: SloContext) -> Rule:
 def _window_ratio(ctx: SloContext, sli: CounterSli | ExpressionSli, window: str) -> str:
     errors, requests = names.SLI_ERRORS, names.SLI_REQUESTS
     if window == ctx.window:
-        # Half an interval short of the window: at the evaluation on the hour, Prometheus 2's closed range
-        # would also take the hour the window has just left.
-        span = format_duration(seconds(window) - seconds(ctx.options.rule_interval) / 2)
+        span = ctx.tiled(window)
         if isinstance(sli, CounterSli):
             hourly = _sum_ratio(ctx, errors + names.SLI_HOURLY_SUFFIX, requests + names.SLI_HOURLY_SUFFIX, span)
-            recent = _sum_ratio(ctx, errors, requests, HOURLY)
+            recent = _sum_ratio(ctx, errors, requests, ctx.tiled(HOUR))
         else:
             # No request counts to weight by: the mean of the hourly ratios.
             hourly = _without(f"avg_over_time({_sli_rate(ctx, names.SLI_ERROR_RATIO_HOURLY)}[{span}])", names.LABEL_SLI)
             five_minute_ratio = ctx.series(names.ERROR_RATIO, **{names.LABEL_WINDOW: SHORTEST_WINDOW})
-            recent = _without(f"avg_over_time({five_minute_ratio}[{HOURLY}])", names.LABEL_WINDOW)
-        # Until the first hour is recorded (a new SLO, a new group), the data there is stands in.
+            recent = _without(f"avg_over_time({five_minute_ratio}[{HOUR}])", names.LABEL_WINDOW)
+        # Until the first hour is recorded (a new SLO, a new group), the last hour stands in.
         return f"({hourly}) or ({recent})"
     if isinstance(sli, ExpressionSli):
         return sli.error_ratio(window)
-    if window == SHORTEST_WINDOW:
+    if window == ctx.tile:
         return f"{_sli_rate(ctx, errors)} / ignoring({names.LABEL_SLI}) {_sli_rate(ctx, requests)}"
-    return _sum_ratio(ctx, errors, requests, window)
+    return _sum_ratio(ctx, errors, requests, ctx.tiled(window))
 
 
 def _without(expr: str, label: str) -> str:
@@ -160,8 +173,12 @@ def _sum_ratio(ctx: SloContext, errors: str, requests: str, window: str) -> str:
 
 def ratio_rule(ctx: SloContext) -> Rule:
     """The error ratio over every alert window and the SLO window, each told apart by its ``window`` label."""
-    windows = [*alert_windows(), ctx.window]
     sli = build_sli(ctx.slo)
+    tile = seconds(ctx.tile)
+    readable = (
+        alert_windows() if isinstance(sli, ExpressionSli) else [w for w in alert_windows() if seconds(w) % tile == 0]
+    )
+    windows = [*readable, ctx.window]
     expr = " or ".join(_tagged(_window_ratio(ctx, sli, w), names.LABEL_WINDOW, w) for w in windows)
     return {"record": names.ERROR_RATIO, "expr": expr, "labels": ctx.identity}
 
@@ -197,7 +214,7 @@ def _tier_condition(ctx: SloContext, tier: BurnTier) -> str:
     if min_rate is not None:
         condition = (
             f"({condition} and ignoring({names.LABEL_WINDOW}, {names.LABEL_SLI})"
-            f" avg_over_time({_sli_rate(ctx, names.SLI_REQUESTS)}[{tier.long}]) >= {min_rate:.10g})"
+            f" avg_over_time({_sli_rate(ctx, names.SLI_REQUESTS)}[{ctx.tiled(tier.long)}]) >= {min_rate:.10g})"
         )
     return condition
 
@@ -273,7 +290,7 @@ def alert_rules(ctx: SloContext) -> list[Rule]:
 def slo_group(ctx: SloContext) -> dict[str, Any]:
     return {
         "name": f"{ctx.service}-{ctx.slo.name}",
-        "interval": ctx.options.rule_interval,
+        "interval": ctx.tile,
         "rules": [*sli_rules(ctx), *metadata_rules(ctx), *alert_rules(ctx)],
     }
 

@@ -9,11 +9,12 @@ for longer than an hour.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sre_operator.generate.tiers import SHORTEST_WINDOW
 from sre_operator.models.plan import Slo
 from sre_operator.promql import Matcher, Selector, parse_selector
+from sre_operator.tiers import SHORTEST_WINDOW, Tiling
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,19 @@ class CounterSli:
         return _sum(self.total, self.group_by, window)
 
     def errors_rate(self, window: str = SHORTEST_WINDOW) -> str:
-        requests = self.requests_rate(window)
+        return self._errors(lambda selector: _sum(selector, self.group_by, window), self.requests_rate(window))
+
+    def requests_per_tile(self, tile: Tiling) -> str:
+        return _tile_sum(self.total, self.group_by, tile)
+
+    def errors_per_tile(self, tile: Tiling) -> str:
+        return self._errors(lambda selector: _tile_sum(selector, self.group_by, tile), self.requests_per_tile(tile))
+
+    def _errors(self, summed: Callable[[str], str], requests: str) -> str:
         if self.errors is not None:
-            return f"({_sum(self.errors, self.group_by, window)} or (0 * {requests}))"
+            return f"({summed(self.errors)} or (0 * {requests}))"
         assert self.good is not None
-        return f"({requests} - ({_sum(self.good, self.group_by, window)} or (0 * {requests})))"
+        return f"({requests} - ({summed(self.good)} or (0 * {requests})))"
 
 
 @dataclass(frozen=True)
@@ -47,9 +56,22 @@ class ExpressionSli:
         return f"({self.error_ratio_template.replace('$window', window)})"
 
 
+def _by(group_by: tuple[str, ...]) -> str:
+    return f" by ({', '.join(group_by)}) " if group_by else ""
+
+
 def _sum(selector: str, group_by: tuple[str, ...], window: str) -> str:
-    by = f" by ({', '.join(group_by)}) " if group_by else ""
-    return f"sum{by}(rate({selector}[{window}]))"
+    return f"sum{_by(group_by)}(rate({selector}[{window}]))"
+
+
+def _tile_sum(selector: str, group_by: tuple[str, ...], tiling: Tiling) -> str:
+    """The mean rate over the last tile, as each counter's value now less its value a tile ago: the tiles
+    chain sample to sample, so no increase is counted twice or lost, and nothing is extrapolated (``rate``
+    guesses the span before a range's first sample and, for a counter near zero, guesses it short). A counter
+    that went down was reset: its value now is what it counted since."""
+    now = tiling.lookup(selector)
+    step = f"({now} - {tiling.lookup(selector, offset=True)})"
+    return f"sum{_by(group_by)}(({step} >= 0) or ({now} and {step} < 0)) / {tiling.tile_seconds:g}"
 
 
 def _bucket_bound_matcher(threshold: float) -> Matcher:

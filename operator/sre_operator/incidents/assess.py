@@ -11,10 +11,11 @@ from sre_operator.durations import seconds
 from sre_operator.generate import names
 from sre_operator.generate.incident import severities
 from sre_operator.generate.options import DEFAULT_OPTIONS, RenderOptions
-from sre_operator.generate.rules import HOURLY, SloContext
+from sre_operator.generate.rules import SloContext
 from sre_operator.generate.sli import ExpressionSli, build_sli
 from sre_operator.models.plan import PostmortemTriggers, ServiceReliabilityPlan
 from sre_operator.models.policy import ErrorBudgetPolicy
+from sre_operator.tiers import HOUR
 
 # What status.assumptions promises for a plan without triggers.
 DEFAULT_TRIGGERS = PostmortemTriggers(budget_consumed_percent=20, severities=["SEV1", "SEV2"])
@@ -86,6 +87,6 @@ def budget_query(
     # neither depends on how often the rules were evaluated.
     return (
         f"sum by ({identity}) (avg_over_time({errors}[{span}s] {at})) * {span}"
-        f" / on({identity}) (sum by ({identity}) (sum_over_time({hourly}[{ctx.window}] {at})) * {seconds(HOURLY):g})"
+        f" / on({identity}) (sum by ({identity}) (sum_over_time({hourly}[{ctx.window}] {at})) * {seconds(HOUR):g})"
         f" / {ctx.budget:.10g}"
     )

@@ -7,6 +7,7 @@ sentence here, and a plan with none of them is ``Complete``.
 from __future__ import annotations
 
 from sre_operator.models.plan import ServiceReliabilityPlan, Slo
+from sre_operator.tiers import DEFAULT_SCRAPE_INTERVAL, BurnTier, Tiling, tiers_of, tiling
 
 DEFAULT_TIER = "medium"
 DEFAULT_WINDOW = "30d"
@@ -14,6 +15,19 @@ DEFAULT_WINDOW = "30d"
 
 def slo_window(slo: Slo) -> str:
     return slo.window or DEFAULT_WINDOW
+
+
+def scrape_interval(slo: Slo) -> str:
+    return slo.indicator.scrape_interval or DEFAULT_SCRAPE_INTERVAL
+
+
+def alerted_tiers(slo: Slo) -> tuple[BurnTier, ...]:
+    """The burn-rate tiers this SLO alerts on."""
+    return (tiers_of("critical") if slo.alerting.page else ()) + (tiers_of("warning") if slo.alerting.ticket else ())
+
+
+def slo_tiling(slo: Slo) -> Tiling:
+    return tiling(scrape_interval(slo), alerted_tiers(slo))
 
 
 def plan_assumptions(plan: ServiceReliabilityPlan) -> list[str]:
@@ -24,6 +38,11 @@ def plan_assumptions(plan: ServiceReliabilityPlan) -> list[str]:
     for slo in spec.slos:
         if slo.window is None:
             said.append(f"SLO {slo.name} has no window: it uses a {DEFAULT_WINDOW} rolling window.")
+        if slo.indicator.scrape_interval is None:
+            said.append(
+                f"SLO {slo.name} has no indicator.scrapeInterval: its series are taken to be scraped every"
+                f" {DEFAULT_SCRAPE_INTERVAL} or more often."
+            )
     routing = spec.alerting.routing if spec.alerting else None
     if routing is None or routing.page is None:
         said.append("No page receiver given: pages route to the Alertmanager default receiver.")

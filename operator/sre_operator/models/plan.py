@@ -140,6 +140,14 @@ class Indicator(ApiModel):
         default=None, description="Share of requests slower than a threshold, from a histogram."
     )
     expression: ExpressionIndicator | None = Field(default=None, description="A raw error-ratio expression.")
+    scrape_interval: Duration | None = Field(
+        default=None,
+        description=(
+            "How often Prometheus scrapes the indicator's series (default 30s, the Prometheus Operator's). The rules"
+            " evaluate once per tile, the shortest of 1m, 2m30s, 5m, 10m, 15m and 30m at least this long. Give the"
+            " slowest interval the series are scraped at."
+        ),
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Indicator:

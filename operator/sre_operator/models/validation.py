@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from sre_operator.durations import seconds
 from sre_operator.errors import Problem
+from sre_operator.models.assumptions import slo_tiling
 from sre_operator.models.base import API_GROUP, API_VERSION
 from sre_operator.models.gate import ReleaseGate
 from sre_operator.models.incident import Incident
@@ -110,6 +111,9 @@ def _plan_problems(plan: ServiceReliabilityPlan) -> list[Problem]:
                     f"must be between {MIN_WINDOW} and {MAX_WINDOW} (the slowest alert tier looks back 3d)",
                 )
             )
+        tiled = slo_tiling(slo)
+        if tiled.tile is None:
+            problems.append((f"{at}.indicator.scrapeInterval", tiled.problem))
         indicator = slo.indicator
         selectors: list[tuple[str, str | None]] = []
         if indicator.ratio is not None:

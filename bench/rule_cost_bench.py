@@ -25,6 +25,7 @@ import math
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,11 @@ from typing import Any
 import yaml
 
 from sre_operator.generate import prometheus_rule
-from sre_operator.models import ServiceReliabilityPlan, parse_document
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.alert_timing import one_slo_plan  # noqa: E402 - after the path is set
 
 DAYS = 30
 MINUTES = DAYS * 24 * 60
@@ -116,24 +121,8 @@ def traffic() -> tuple[list[dict[str, str]], float]:
 
 
 def our_rules() -> tuple[dict[str, Any], str]:
-    document = {
-        "apiVersion": "reliability.dev/v1alpha1",
-        "kind": "ServiceReliabilityPlan",
-        "metadata": {"name": JOB, "namespace": "shop"},
-        "spec": {
-            "service": {"name": JOB, "owner": {"team": "payments"}},
-            "slos": [
-                {
-                    "name": "availability",
-                    "objective": OBJECTIVE * 100,
-                    "window": f"{DAYS}d",
-                    "indicator": {"ratio": {"errors": ERRORS, "total": TOTAL}},
-                }
-            ],
-        },
-    }
-    plan = parse_document(document).model
-    assert isinstance(plan, ServiceReliabilityPlan)
+    # One sample a minute: the series are declared scraped every minute (a 1m tile).
+    plan = one_slo_plan(OBJECTIVE * 100, window=f"{DAYS}d", errors=ERRORS, total=TOTAL, scrape=60)
     return prometheus_rule(plan)["spec"], 'slo:error_budget_remaining:ratio{slo="availability"}'
 
 

@@ -22,6 +22,8 @@ from typing import Any
 import yaml
 
 from sre_operator.durations import seconds
+from sre_operator.generate import prometheus_rule
+from sre_operator.models import ServiceReliabilityPlan, parse_document
 from sre_operator.tiers import TIERS, BurnTier
 
 JOB = "checkout"
@@ -192,30 +194,32 @@ def page_tiers() -> tuple[BurnTier, ...]:
 PAGE, TICKET = "SLOErrorBudgetFastBurn", "SLOErrorBudgetSlowBurn"
 
 
-def our_groups(objective: float, scrape: int, window: str = "30d") -> list[dict[str, Any]]:
-    """The operator's rule group for one ratio SLO on the scenario's series."""
-    from sre_operator.generate import prometheus_rule
-    from sre_operator.models import ServiceReliabilityPlan, parse_document
-
+def one_slo_plan(
+    objective: float, *, window: str = "30d", errors: str = ERRORS, total: str = TOTAL, scrape: int | None = None
+) -> ServiceReliabilityPlan:
+    """A plan with one ratio SLO named availability, in namespace shop, for service checkout."""
+    indicator: dict[str, Any] = {"ratio": {"errors": errors, "total": total}}
+    if scrape is not None:
+        indicator["scrapeInterval"] = f"{scrape}s"
     document = {
         "apiVersion": "reliability.dev/v1alpha1",
         "kind": "ServiceReliabilityPlan",
         "metadata": {"name": JOB, "namespace": "shop"},
         "spec": {
             "service": {"name": JOB, "owner": {"team": "payments"}},
-            "slos": [
-                {
-                    "name": "availability",
-                    "objective": objective,
-                    "window": window,
-                    "indicator": {"ratio": {"errors": ERRORS, "total": TOTAL}, "scrapeInterval": f"{scrape}s"},
-                }
-            ],
+            "slos": [{"name": "availability", "objective": objective, "window": window, "indicator": indicator}],
         },
     }
-    plan = parse_document(document).model
-    assert isinstance(plan, ServiceReliabilityPlan), parse_document(document).problems
-    groups: list[dict[str, Any]] = prometheus_rule(plan)["spec"]["groups"]
+    parsed = parse_document(document)
+    assert isinstance(parsed.model, ServiceReliabilityPlan), parsed.problems
+    return parsed.model
+
+
+def our_groups(objective: float, scrape: int, window: str = "30d") -> list[dict[str, Any]]:
+    """The operator's rule group for one ratio SLO on the scenario's series."""
+    groups: list[dict[str, Any]] = prometheus_rule(one_slo_plan(objective, window=window, scrape=scrape))["spec"][
+        "groups"
+    ]
     return groups
 
 

@@ -86,6 +86,11 @@ class Cluster:
         it waits for one Ready replica instead."""
         sets = [arg for setting in ("image.tag=dev", *settings) for arg in ("--set", setting)]
         wait = [] if standby else ["--wait", "--timeout", "4m"]
+        # Helm never changes CRDs once created: before an upgrade they are applied as docs/install.md says (a
+        # cluster kept from an earlier run may hold an older schema).
+        self.kubectl(
+            "apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "charts" / "sre-operator" / "crds")
+        )
         self.helm(
             "upgrade", "--install", RELEASE, str(ROOT / "charts" / "sre-operator"),
             "-n", RELEASE_NAMESPACE, "--create-namespace", *sets, *wait,

@@ -228,6 +228,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the operator; flags become the SRE_OPERATOR_* variables the handlers read at import."""
     import os
 
+    from sre_operator.runtime.heap import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any thread starts: see sre_operator.runtime.heap
     from sre_operator.budgets import parse_header
 
     for flag, _ in RUN_SETTINGS:

@@ -106,3 +106,20 @@ def test_once_an_hour_what_died_after_being_frozen_is_freed() -> None:
     with collector.paused():
         pass
     assert died_later() is None
+
+
+def test_free_memory_goes_back_to_the_system_after_cycles_that_followed_work_only() -> None:
+    released: list[int] = []
+    collector = Collector(clock=Clock(), release=lambda: released.append(1))
+    collector.note_activity()
+    with collector.paused():
+        pass
+    assert len(released) == 1  # the cycle after work (a restart's resumes, a mass apply)
+    for _ in range(3):
+        with collector.paused():
+            pass
+    assert len(released) == 1  # quiet cycles: nothing new to give back, no trim
+    collector.note_activity()
+    with collector.paused():
+        pass
+    assert len(released) == 2

@@ -15,25 +15,65 @@ interval in a steady cluster); the first quiet cycle after busy ones collects be
 only what is new: about 100 ms at 10,000 SLOs, once per burst), and one in an hour unfreezes everything
 first, so a stray frozen cycle does not live forever. Busy cycles leave the collector to run as usual.
 Webhook requests and budget reads make no cyclic garbage (measured), so a quiet cluster only freezes.
+
+What Python frees above its small-object allocator goes back to the C allocator, and glibc keeps freed
+pages in its heaps, one heap per thread that allocated (kopf's executor threads, the child watches, the
+decision thread): a restart that lists 2,000 plans left about 70 MiB more than the same plans applied one
+by one. So the operator caps glibc at two heaps (``limit_malloc_arenas``, at start, before any thread) and
+hands free pages back after every cycle that followed work (``malloc_trim``); at 2,000 plans the restart's
+memory went from 268 to 222 MiB once the resumes were done, and its peak from 268 to 237 MiB.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import gc
 import time
 from collections.abc import Callable, Iterator
 
 FULL_COLLECTION_SECONDS = 3600.0
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter number
+
+
+def _glibc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+
+
+_LIBC = _glibc()
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> None:
+    """At most ``arenas`` glibc heaps for every thread of the process (no effect off glibc)."""
+    if _LIBC is not None:
+        _LIBC.mallopt(_M_ARENA_MAX, arenas)
+
+
+def release_free_memory() -> None:
+    """Give the pages glibc holds free back to the system (no effect off glibc)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 class Collector:
     """The garbage collector's pauses around decision cycles, and when to collect and freeze."""
 
     def __init__(
-        self, clock: Callable[[], float] = time.monotonic, full_every: float = FULL_COLLECTION_SECONDS
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        full_every: float = FULL_COLLECTION_SECONDS,
+        release: Callable[[], None] = release_free_memory,
     ) -> None:
         self._clock = clock
+        self._release = release
+        self._released_at = -1  # activity when free memory was last given back
         self._full_every = full_every
         self._activity = 0
         self._seen = -1  # activity when the last cycle ended; the first cycle counts as busy
@@ -58,6 +98,9 @@ class Collector:
             quiet, self._seen = activity == self._seen, activity
             if quiet:
                 self._freeze()
+            if activity != self._released_at:
+                self._released_at = activity
+                self._release()
             if was_enabled:
                 gc.enable()
 

@@ -187,10 +187,6 @@ def _firing(output: str) -> dict[tuple[str, str], list[float]]:
     return found
 
 
-def page_tiers() -> tuple[BurnTier, ...]:
-    return tuple(t for t in TIERS if t.severity == "critical")
-
-
 PAGE, TICKET = "SLOErrorBudgetFastBurn", "SLOErrorBudgetSlowBurn"
 
 

@@ -14,6 +14,7 @@ share one rule through ``label_replace(...) or ...``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sre_operator.durations import format_duration, seconds
@@ -43,22 +44,22 @@ class SloContext:
     def window(self) -> str:
         return slo_window(self.slo)
 
+    @cached_property
+    def tiling(self) -> Tiling:
+        """Decided once per SLO: every range and offset of its rules derives from it."""
+        return slo_tiling(self.slo)
+
     @property
     def tile(self) -> str:
         """How often the SLO's rules run and how long each recorded rate is (``validate`` refuses a plan
         without one)."""
-        tile = slo_tiling(self.slo).tile
-        if tile is None:
-            raise ValueError(f"SLO {self.slo.name}: {slo_tiling(self.slo).problem}")
-        return tile
-
-    @property
-    def tiling(self) -> Tiling:
-        return slo_tiling(self.slo)
+        if self.tiling.tile is None:
+            raise ValueError(f"SLO {self.slo.name}: {self.tiling.problem}")
+        return self.tiling.tile
 
     @property
     def half_tile(self) -> str:
-        return slo_tiling(self.slo).half
+        return self.tiling.half
 
     def tiled(self, window: str) -> str:
         """A range over the recorded tiles of the last ``window``: half a tile short, so it holds exactly

@@ -52,19 +52,33 @@ def fresh_collector_state() -> Iterator[list[str]]:
         gc.collect()
 
 
-def test_a_busy_cycle_freezes_nothing_and_turns_the_collector_back_on() -> None:
+def test_a_busy_cycle_freezes_nothing_and_leaves_the_collector_running() -> None:
     collector = Collector(clock=Clock())
     collector.note_activity()
     with collector.paused():
-        assert not gc.isenabled()
+        assert gc.isenabled()  # a burst's cycles follow each other: pausing would hold its garbage
+        dead = cyclic_garbage()
+        gc.collect(0)
+        assert dead() is None
     assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
+
+
+def test_a_quiet_cycle_pauses_the_collector() -> None:
+    collector = Collector(clock=Clock())
+    with collector.paused():  # the first cycle counts as busy
+        pass
+    with collector.paused():
+        assert not gc.isenabled()
     assert gc.isenabled()
 
 
 def test_the_first_quiet_cycle_frees_what_died_while_handlers_ran_then_freezes() -> None:
     collector = Collector(clock=Clock())
-    collector.note_activity()
     with collector.paused():
+        pass
+    with collector.paused():
+        collector.note_activity()
         dead = cyclic_garbage()  # made by a handler while the collector was paused
     assert dead() is not None  # a busy cycle leaves it to the collector's usual runs
     with collector.paused():

@@ -13,7 +13,9 @@ Freezing while other work is in flight does the same: what it holds dies later, 
 freezes only when it is quiet (no such work noted since the previous cycle ended, a whole evaluation
 interval in a steady cluster); the first quiet cycle after busy ones collects before freezing (scanning
 only what is new: about 100 ms at 10,000 SLOs, once per burst), and one in an hour unfreezes everything
-first, so a stray frozen cycle does not live forever. Busy cycles leave the collector to run as usual.
+first, so a stray frozen cycle does not live forever. Busy cycles (work noted since the previous cycle ended) leave the collector to run as usual, pause
+included: in a burst cycles follow each other, and pausing for each held the burst's cyclic garbage until
+it ended (a restart of 3,000 plans peaked 26 MiB higher).
 Webhook requests and budget reads make no cyclic garbage (measured), so a quiet cluster only freezes.
 
 What Python frees above its small-object allocator goes back to the C allocator, and glibc keeps freed
@@ -87,10 +89,13 @@ class Collector:
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
-        """No collection while the block runs; then, when quiet, whatever is alive is frozen (collected
-        first if work ran since the last freeze); then collections resume."""
+        """No collection while the block runs, unless work ran since the last cycle ended (a burst: a
+        restart's resumes, a mass apply, when cycles follow each other and a pause would hold the burst's
+        garbage until it ends); then, when quiet, whatever is alive is frozen (collected first if work ran
+        since the last freeze); then collections resume."""
         was_enabled = gc.isenabled()
-        gc.disable()
+        if self._activity == self._seen:
+            gc.disable()
         try:
             yield
         finally:

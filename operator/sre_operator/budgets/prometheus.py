@@ -76,12 +76,12 @@ class PrometheusClient:
         if self._session is not None:
             await self._session.close()
 
-    async def query(self, expression: str) -> list[dict[str, Any]]:
-        """An instant query's ``data.result`` (a vector)."""
-        url = self.settings.url.rstrip("/") + "/api/v1/query"
+    async def _api(self, path: str, form: dict[str, str]) -> dict[str, Any]:
+        """``data`` of one call of the HTTP API; QueryFailed, in one line, whatever went wrong."""
+        url = self.settings.url.rstrip("/") + path
         try:
             session = await self._session_open()
-            async with session.post(url, data={"query": expression}, headers=self._headers()) as response:
+            async with session.post(url, data=form, headers=self._headers()) as response:
                 raw = await response.read()
                 if response.status != 200:
                     text = raw.decode("utf-8", "replace")
@@ -101,9 +101,23 @@ class PrometheusClient:
             raise QueryFailed(f"{self.settings.url}: {type(error).__name__}: {error}".splitlines()[0]) from None
         if not isinstance(body, dict) or body.get("status") != "success":
             raise QueryFailed(f"{url} answered {str(body)[:200]}")
-        data = body.get("data") or {}
+        data: dict[str, Any] = body.get("data") or {}
+        return data
+
+    async def query(self, expression: str) -> list[dict[str, Any]]:
+        """An instant query's ``data.result`` (a vector)."""
+        data = await self._api("/api/v1/query", {"query": expression})
         if data.get("resultType") != "vector":
-            raise QueryFailed(f"{url} answered a {data.get('resultType')}, not a vector")
+            raise QueryFailed(f"{self.settings.url} answered a {data.get('resultType')}, not a vector")
+        result: list[dict[str, Any]] = data.get("result") or []
+        return result
+
+    async def query_range(self, expression: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+        """A range query's ``data.result`` (a matrix: each series with its ``values``)."""
+        form = {"query": expression, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        data = await self._api("/api/v1/query_range", form)
+        if data.get("resultType") != "matrix":
+            raise QueryFailed(f"{self.settings.url} answered a {data.get('resultType')}, not a matrix")
         result: list[dict[str, Any]] = data.get("result") or []
         return result
 

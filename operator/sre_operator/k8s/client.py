@@ -18,6 +18,7 @@ from sre_operator.mergepatch import patch_between
 from sre_operator.timestamps import rfc3339
 
 FIELD_MANAGER = "sre-operator"
+PLUGIN_FIELD_MANAGER = "kubectl-sre"
 PARTIAL_METADATA = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 REQUEST_TIMEOUT = (5.0, 30.0)
 """Seconds to connect and to read one answer: no call waits on a silent API server for longer."""
@@ -239,6 +240,22 @@ class Cluster:
             content_type="application/merge-patch+json",
         )
 
+    def json_patch(self, kind: Kind, namespace: str, name: str, operations: builtins.list[dict[str, Any]]) -> Any:
+        """A JSON patch (RFC 6902): its ``test`` operations make it conditional."""
+        return self._call(
+            "PATCH",
+            kind.path(namespace, name),
+            query=[("fieldManager", PLUGIN_FIELD_MANAGER)],
+            body=operations,
+            content_type="application/json-patch+json",
+        )
+
+    def who_am_i(self) -> str:
+        """The user name the API server knows this client's credentials by (a SelfSubjectReview)."""
+        review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        answer = self._call("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body=review)
+        return str(((answer.get("status") or {}).get("userInfo") or {}).get("username") or "")
+
     def patch_status_guarded(
         self,
         kind: Kind,
@@ -409,22 +426,22 @@ class Cluster:
                 raise
 
 
-def client_configuration(kubeconfig: str | None = None) -> kubernetes.client.Configuration:
+def client_configuration(kubeconfig: str | None = None, context: str | None = None) -> kubernetes.client.Configuration:
     """In-cluster credentials when running in a pod, else the kubeconfig: ``kubeconfig`` when given,
     else ``KUBECONFIG`` or ``~/.kube/config``. Loaded into a configuration of its own, never the client
     library's process-wide default, so operators in one process never see each other's credentials."""
     configuration = kubernetes.client.Configuration()
     try:
-        if kubeconfig:
-            raise kubernetes.config.ConfigException("kubeconfig given")
+        if kubeconfig or context:
+            raise kubernetes.config.ConfigException("kubeconfig or context given")
         load_incluster: Any = kubernetes.config.load_incluster_config
         load_incluster(client_configuration=configuration)
     except kubernetes.config.ConfigException:
         load_kubeconfig: Any = kubernetes.config.load_kube_config
-        load_kubeconfig(config_file=kubeconfig, client_configuration=configuration)
+        load_kubeconfig(config_file=kubeconfig, context=context, client_configuration=configuration)
     return configuration
 
 
-def load_client(kubeconfig: str | None = None) -> kubernetes.client.ApiClient:
+def load_client(kubeconfig: str | None = None, context: str | None = None) -> kubernetes.client.ApiClient:
     """A client with :func:`client_configuration`'s credentials."""
-    return kubernetes.client.ApiClient(client_configuration(kubeconfig))
+    return kubernetes.client.ApiClient(client_configuration(kubeconfig, context))

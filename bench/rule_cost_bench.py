@@ -1,27 +1,30 @@
 """What an SLO's rules cost Prometheus: ours beside Sloth-shaped and Pyrra-shaped rules, on the same traffic.
 
-30 days of synthetic counters (a daily traffic shape, error bursts, four instances of one service, three
-status codes, one sample a minute) are loaded, and each rule set is evaluated at every evaluation
-interval over the whole month, in order, by Prometheus' own rule manager and query engine
-(``bench/rule-engine``, built from the Prometheus 3.16 Go module). That is what ``promtool test rules``
-does, but promtool's test engine refuses any query that loads more than 10,000 samples, which every
-30-day window at one sample a minute exceeds (Sloth's and Pyrra's shapes fail there on the first
-day), so the harness keeps a production Prometheus' limits. Runs are alternated (ours, Sloth, Pyrra,
-then again) and the CPU time of the evaluations alone is measured. At the end of the month each rule
-set's remaining budget is read back and set beside the traffic-weighted value computed by hand.
+A sweep of scrape intervals (15s, 30s, 1m, 5m), evaluation intervals (1m, 15s: the global one, which
+groups without their own interval follow) and sizes (12, 120 and 1,200 raw series: 4, 40 and 400
+instances of one service with three status codes each). Each point is a steady state: a month of
+counters with a daily shape and four error bursts is written into a real TSDB, compacted into blocks as
+a server does; the recorded series the rules read over ranges get their month of history (evaluated,
+untimed); then every group of each rule set runs at its own interval for the timed span, the sets taking
+turns at each step, and only those evaluations are timed (CPU of the process while a set's groups run,
+and the samples its queries loaded). ``bench/rule-engine`` does this with Prometheus 3.16's own TSDB,
+rule manager and query engine. Each point is run ``--rounds`` times, the order of the sets rotated
+between rounds; the table gives the median and the spread. At the end each set's remaining budget is
+read back beside the value counted by hand.
 
 The peers' rules are written here from their documentation and generated examples, for the same SLO
-(99.9% of requests without a 5xx, 30 days, page and ticket tiers); they are shapes, not their code.
+(99.9% of requests without a 5xx, 30 days, page and ticket tiers; Pyrra's with its own group intervals
+and 30-day windows); they are shapes, not their code.
 
-Run: .venv/bin/python bench/rule_cost_bench.py [--rounds 3]
+Run: .venv/bin/python bench/rule_cost_bench.py [--rounds 3] [--timed 24h] [--only 15s/1m/12 ...]
 The numbers in docs/benchmarks.md come from this script on the project's 2-core machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -32,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from sre_operator.durations import seconds
 from sre_operator.generate import prometheus_rule
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,89 +44,19 @@ sys.path.insert(0, str(ROOT))
 from tests.support.alert_timing import one_slo_plan  # noqa: E402 - after the path is set
 
 DAYS = 30
-MINUTES = DAYS * 24 * 60
 OBJECTIVE = 0.999
 BUDGET = round(1 - OBJECTIVE, 10)
-INSTANCES = {"a": 0.4, "b": 0.3, "c": 0.2, "d": 0.1}
-PEAK_REQUESTS_PER_SECOND = 50.0
-BASE_ERROR_RATIO = 0.0003
-NOT_FOUND_RATIO = 0.02
-# (day, minute of the day, minutes, error ratio): bursts at odd minutes, so none lines up with an hour.
-BURSTS = ((2, 14 * 60 + 17, 40, 0.2), (9, 3 * 60 + 41, 25, 0.5), (16, 20 * 60 + 5, 90, 0.05), (24, 11 * 60 + 53, 15, 1))
 JOB = "checkout"
 ERRORS = f'http_requests_total{{job="{JOB}",code=~"5.."}}'
 TOTAL = f'http_requests_total{{job="{JOB}"}}'
+SCRAPES = ("15s", "30s", "1m", "5m")
+EVALUATIONS = ("1m", "15s")
+INSTANCES = (4, 40, 400)
+SETS = ("sre-operator", "Sloth-shaped", "Pyrra-shaped")
 
 
-def requests_per_minute(minute: int) -> float:
-    """The daily shape: a trough at 04:00 a fifth of the 16:00 peak."""
-    hour = (minute % 1440) / 60
-    share = 0.6 - 0.4 * math.cos(2 * math.pi * (hour - 4) / 24)
-    return PEAK_REQUESTS_PER_SECOND * 60 * share
-
-
-def error_ratio(minute: int) -> float:
-    for day, start, length, ratio in BURSTS:
-        first = day * 1440 + start
-        if first <= minute < first + length:
-            return ratio
-    return BASE_ERROR_RATIO
-
-
-def increments(instance_share: float, code: str) -> list[float]:
-    """Per-minute counter increments of one series: minute m's traffic lands in the sample at m + 1."""
-    found = []
-    for minute in range(MINUTES):
-        total = requests_per_minute(minute) * instance_share
-        errors = total * error_ratio(minute)
-        found.append(
-            {"500": errors, "404": (total - errors) * NOT_FOUND_RATIO, "200": (total - errors) * (1 - NOT_FOUND_RATIO)}[
-                code
-            ]
-        )
-    return found
-
-
-def expanding(steps: list[float]) -> str:
-    """promtool's notation for a counter starting at 0, one sample a minute; runs of equal steps share a term."""
-    terms, value, index = [], 0.0, 0
-    first = True
-    while index < len(steps):
-        step = round(steps[index], 6)
-        end = index
-        while end + 1 < len(steps) and round(steps[end + 1], 6) == step:
-            end += 1
-        run = end - index + 1
-        if first:
-            terms.append(f"0+{step:.6f}x{run}")
-            first = False
-        else:
-            terms.append(f"{value + step:.6f}+{step:.6f}x{run - 1}")
-        value += step * run
-        index = end + 1
-    return " ".join(terms)
-
-
-def traffic() -> tuple[list[dict[str, str]], float]:
-    """The input series, and the share of requests that failed over the month, counted by hand."""
-    series, errors, total = [], 0.0, 0.0
-    for instance, share in INSTANCES.items():
-        for code in ("200", "404", "500"):
-            steps = increments(share, code)
-            series.append(
-                {
-                    "series": f'http_requests_total{{job="{JOB}",instance="{instance}",code="{code}"}}',
-                    "values": expanding(steps),
-                }
-            )
-            total += sum(steps)
-            errors += sum(steps) if code == "500" else 0
-    return series, errors / total
-
-
-def our_rules() -> tuple[dict[str, Any], str]:
-    # One sample a minute: the series are declared scraped every minute (a 1m tile).
-    plan = one_slo_plan(OBJECTIVE * 100, window=f"{DAYS}d", errors=ERRORS, total=TOTAL, scrape=60)
+def our_rules(scrape: str) -> tuple[dict[str, Any], str]:
+    plan = one_slo_plan(OBJECTIVE * 100, window=f"{DAYS}d", errors=ERRORS, total=TOTAL, scrape=int(seconds(scrape)))
     return prometheus_rule(plan)["spec"], 'slo:error_budget_remaining:ratio{slo="availability"}'
 
 
@@ -243,27 +177,6 @@ def count_rules(rules: dict[str, Any]) -> int:
     return sum(len(group["rules"]) for group in rules["groups"])
 
 
-def load_command(series: list[dict[str, str]]) -> str:
-    return "load 1m\n" + "".join(f"  {item['series']} {item['values']}\n" for item in series)
-
-
-def run(harness: Path, folder: Path, name: str, rules: dict[str, Any], query: str, interval: str) -> dict[str, Any]:
-    """One month of evaluations of ``rules``: CPU and wall seconds, evaluations, and ``query`` at the end."""
-    rule_file = folder / f"{name}.rules.yaml"
-    rule_file.write_text(yaml.safe_dump(rules, width=100_000), encoding="utf-8")
-    answer = subprocess.run(
-        [str(harness), f"-load={folder / 'traffic.load'}", f"-interval={interval}", f"-span={DAYS * 24}h",
-         f"-query={query}", str(rule_file)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if answer.returncode != 0:
-        raise RuntimeError(f"{name}: {answer.stderr[-2000:]}")
-    found: dict[str, Any] = json.loads(answer.stdout)
-    if found["rule_errors"]:
-        raise RuntimeError(f"{name}: rules failed: {found['rule_errors']}")
-    return found
-
-
 def build_harness() -> Path:
     source = Path(__file__).parent / "rule-engine"
     cache = Path(os.environ.get("SRE_OPERATOR_CACHE", Path.home() / ".cache" / "sre-operator"))
@@ -276,46 +189,82 @@ def build_harness() -> Path:
     return binary
 
 
+def run_point(
+    harness: Path, folder: Path, scrape: str, evaluation: str, instances: int, order: list[str], timed: str
+) -> dict[str, Any]:
+    """One process: the month written and preloaded, then the timed span, for every set in ``order``."""
+    shapes = {"sre-operator": our_rules(scrape), "Sloth-shaped": sloth_rules(), "Pyrra-shaped": pyrra_rules()}
+    sets = []
+    for name in order:
+        rules, query = shapes[name]
+        rule_file = folder / f"{name}.rules.yaml"
+        rule_file.write_text(yaml.safe_dump(rules, width=100_000), encoding="utf-8")
+        sets.append({"name": name, "file": str(rule_file), "query": query})
+    (folder / "sets.json").write_text(json.dumps(sets), encoding="utf-8")
+    with tempfile.TemporaryDirectory(dir=folder) as database:
+        answer = subprocess.run(
+            [str(harness), f"-sets={folder / 'sets.json'}", f"-scrape={scrape}", f"-interval={evaluation}",
+             f"-instances={instances}", f"-preload-days={DAYS}", f"-timed={timed}", f"-budget={BUDGET}",
+             f"-tsdb={database}"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    if answer.returncode != 0:
+        raise RuntimeError(f"rule-engine failed: {answer.stderr[-2000:]}")
+    found: dict[str, Any] = json.loads(answer.stdout)
+    for item in found["sets"]:
+        if item["rule_errors"]:
+            raise RuntimeError(f"{item['name']}: rules failed: {item['rule_errors']}")
+    return found
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--evaluation-interval", default="1m")
+    parser.add_argument("--timed", default="24h", help="the span timed after the month of history")
+    parser.add_argument("--only", nargs="*", default=[], help="points as SCRAPE/EVALUATION/SERIES, e.g. 30s/1m/120")
     args = parser.parse_args()
     harness = build_harness()
-    series, failed_share = traffic()
-    hand = 1 - failed_share / BUDGET
-    shapes = {"sre-operator": our_rules(), "Sloth-shaped": sloth_rules(), "Pyrra-shaped": pyrra_rules()}
-    cpu: dict[str, list[float]] = {name: [] for name in shapes}
-    found: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        (folder / "traffic.load").write_text(load_command(series), encoding="utf-8")
-        for round_number in range(args.rounds):
-            for name, (rules, remaining) in shapes.items():
-                found[name] = run(harness, folder, name.lower(), rules, remaining, args.evaluation_interval)
-                cpu[name].append(found[name]["cpu_seconds"])
-                print(
-                    f"round {round_number + 1}: {name}: {found[name]['cpu_seconds']:.2f} s CPU,"
-                    f" {found[name]['wall_seconds']:.2f} s wall, {found[name]['evaluations']} evaluations",
-                    flush=True,
-                )
-    ours = statistics.median(cpu["sre-operator"])
-    print()
-    print(f"{DAYS} days, {len(series)} series, one sample a minute, rules evaluated every {args.evaluation_interval}")
-    print(f"remaining budget at day {DAYS} by hand (traffic-weighted): {hand:.4f}")
-    print()
+    points = [
+        (scrape, evaluation, instances)
+        for scrape, evaluation, instances in itertools.product(SCRAPES, EVALUATIONS, INSTANCES)
+        if not args.only or f"{scrape}/{evaluation}/{instances * 3}" in args.only
+    ]
+    print(f"{DAYS} days of history, then {args.timed} timed; {args.rounds} rounds per point", flush=True)
     print(
-        "| rule set | rules per SLO | rule-engine CPU, median of runs (s) | ours as a share | remaining budget at day 30 |"
+        "| scrape | evaluation | series | sre-operator CPU (s) | Sloth-shaped | Pyrra-shaped |"
+        " ours / Sloth | ours / Pyrra | samples per minute: ours / Sloth / Pyrra | remaining budget: hand / ours / Sloth / Pyrra |"
     )
-    print("|---|---|---|---|---|")
-    for name, (rules, _) in shapes.items():
-        median = statistics.median(cpu[name])
-        value = found[name]["value"]
-        shown = "none" if value is None else f"{value:.4f} ({(value - hand) / abs(hand):+.1%} from the hand value)"
-        print(
-            f"| {name} | {count_rules(rules)} | {median:.2f} (runs: {', '.join(f'{c:.2f}' for c in cpu[name])}) |"
-            f" {ours / median:.2f}x | {shown} |"
-        )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as scratch:
+        for scrape, evaluation, instances in points:
+            cpu: dict[str, list[float]] = {name: [] for name in SETS}
+            samples: dict[str, list[float]] = {name: [] for name in SETS}
+            values: dict[str, float | None] = {}
+            hand = 0.0
+            for round_number in range(args.rounds):
+                order = list(SETS[round_number % 3 :] + SETS[: round_number % 3])
+                found = run_point(harness, Path(scratch), scrape, evaluation, instances, order, args.timed)
+                hand = found["hand_remaining"]
+                minutes = seconds(args.timed) / 60
+                for item in found["sets"]:
+                    cpu[item["name"]].append(item["cpu_seconds"])
+                    samples[item["name"]].append(item["samples"] / minutes)
+                    values[item["name"]] = item["value"]
+            ours = statistics.median(cpu["sre-operator"])
+            shown = " / ".join("none" if values[n] is None else f"{values[n]:.3f}" for n in SETS)
+            print(
+                f"| {scrape} | {evaluation} | {instances * 3} | {spread(cpu['sre-operator'])} |"
+                f" {spread(cpu['Sloth-shaped'])} | {spread(cpu['Pyrra-shaped'])} |"
+                f" **{ours / statistics.median(cpu['Sloth-shaped']):.2f}x** |"
+                f" **{ours / statistics.median(cpu['Pyrra-shaped']):.2f}x** |"
+                f" {' / '.join(f'{statistics.median(samples[n]):,.0f}' for n in SETS)} |"
+                f" {hand:.3f} / {shown} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -109,3 +109,16 @@ def test_an_unreachable_prometheus_is_one_clear_line() -> None:
     taken = snapshot(PrometheusSettings(f"http://127.0.0.1:{free_port()}", timeout=2))
     port = taken.error.split(":")[2].split(" ")[0]
     assert taken.readings == {} and taken.error == f"cannot connect to http://127.0.0.1:{port} (connection refused)"
+
+
+def test_kubectl_sre_budget_draws_the_history_prometheus_holds(live_prometheus: LivePrometheus) -> None:
+    from sre_operator.kubectl.cli import _budget_history
+    from sre_operator.kubectl.views import sparkline
+    from tests.budgets.conftest import plan_document
+
+    for service, expected in EXPECTED_REMAINING.items():
+        history = _budget_history(live_prometheus.url, plan_document(service), ["availability"], span=1200)
+        values = history["availability"]
+        assert values, service  # the recorded budgets of the last 20 minutes, one point per minute
+        assert all(v == pytest.approx(expected, abs=0.01) for v in values), (service, values)
+        assert sparkline(values) == "▁" * len(values)  # a steady budget is a flat line

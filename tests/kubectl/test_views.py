@@ -105,7 +105,7 @@ def test_an_override_is_one_appended_entry_conditional_on_the_version_read() -> 
 
 @pytest.mark.parametrize(
     ("values", "expected"),
-    [([1.0, 0.75, 0.5, 0.25, 0.0], "█▆▅▃▁"), ([0.5, 0.5], "▁▁"), ([], ""), ([-0.2, 0.3], "▁█")],
+    [([1.0, 0.75, 0.5, 0.25, 0.0], "█▆▅▃▁"), ([0.5, 0.5], "▁▁"), ([0.5, 0.5000001, 0.5], "▁▁▁"), ([], ""), ([-0.2, 0.3], "▁█")],
 )
 def test_a_sparkline_spans_its_values(values: list[float], expected: str) -> None:
     assert views.sparkline(values) == expected

@@ -184,14 +184,15 @@ def selector(metric: str, **labels: str) -> str:
     return metric + "{" + ", ".join(f"{k}={escape_string(v)}" for k, v in labels.items()) + "}"
 
 
-def sparkline(values: Sequence[float]) -> str:
-    """Values as block characters between their least and greatest (a flat line when they are equal)."""
+def sparkline(values: Sequence[float], resolution: float = 0.001) -> str:
+    """Values as block characters between their least and greatest; a flat line when they differ by less
+    than ``resolution`` (a tenth of a percent of a budget), so noise never draws a cliff."""
     if not values:
         return ""
     low, high = min(values), max(values)
     span = high - low
     top = len(SPARK_LEVELS) - 1
-    return "".join(SPARK_LEVELS[0 if span == 0 else round((v - low) / span * top)] for v in values)
+    return "".join(SPARK_LEVELS[0 if span < resolution else round((v - low) / span * top)] for v in values)
 
 
 def reopens_at(status: Mapping[str, Any], hold_for: str | None) -> datetime.datetime | None:

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def test_status_override_and_why_through_kubectl(control_plane: ControlPlane) ->
     plane.kubectl("create", "namespace", NAMESPACE)
     assert plane.apply(documents(on_unknown="block")).returncode == 0
     alice = plane.user_kubeconfig(AUTHOR)
-    with operator_in_process(plane.kubeconfig):
+    with operator_in_process(plane.kubeconfig) as running:
         wait_for(lambda: gate_status(plane).get("state") == "Frozen", timeout=60, what="the gate to freeze")
 
         frozen = kubectl_sre(plane, "status", "checkout", "-n", NAMESPACE)
@@ -132,6 +133,12 @@ def test_status_override_and_why_through_kubectl(control_plane: ControlPlane) ->
         assert header.split()[:3] == ["PLAN", "SLO", "OBJECTIVE"]
         assert rows and rows[0].split()[:3] == ["checkout", "availability", "99.9%"]
         assert "checkout=Open" in rows[0]
+
+        # The web view reads the same state: the gate's page shows the override's author and reason.
+        with urllib.request.urlopen(f"{running.http}/ui/gates", timeout=10) as answer:
+            page = answer.read().decode()
+        assert 'data-testid="gate-state-plugin-checkout">Open<' in page
+        assert "alice" in page and "INC-9 fix" in page
 
         explained = kubectl_sre(plane, "explain", "checkout/availability", "-n", NAMESPACE)
         assert explained.returncode == 0, explained.stderr

@@ -32,6 +32,7 @@ from sre_operator.handlers.plans import enable_drift_repair
 from sre_operator.handlers.readiness import readiness_cycle
 from sre_operator.handlers.reports import write_reports
 from sre_operator.handlers.state import GROUP, OperatorState, config_of, render_options, state_of
+from sre_operator.handlers.ui import RegistryView
 from sre_operator.http import (
     AlertmanagerReceiver,
     ServingCertificate,
@@ -260,7 +261,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
             token=_token_reader(Path(config.alertmanager_token_file)), accept=_put(notifications)
         )
         supervisor.long_running("incident-intake", lambda: take_notifications(state, notifications))
-    app = http_app(state.book, state.metrics, state.health, runbook_source(state), receiver)
+    app = http_app(state.book, state.metrics, state.health, runbook_source(state), receiver, RegistryView(state))
     runners: list[web.AppRunner] = [await serve(app, config.http_address)]
     if config.webhook_address:
         folder = Path(config.webhook_cert_dir) if config.webhook_cert_dir else self_signed_folder(default_hosts())

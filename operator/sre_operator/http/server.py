@@ -1,5 +1,5 @@
-"""The operator's HTTP server on ``--http-address``: health, metrics, the gate API, the runbooks and the
-Alertmanager receiver.
+"""The operator's HTTP server on ``--http-address``: health, metrics, the gate API, the runbooks, the web view
+and the Alertmanager receiver.
 
 Every answer comes from memory (the gate book and the metrics registry): no
 request waits on Prometheus or the API server. Bad requests get a 4xx with a
@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +34,7 @@ from sre_operator.http.metrics import Metrics
 from sre_operator.http.openapi import http_document
 from sre_operator.incidents import Notification, NotificationError, parse_notification
 from sre_operator.runtime import Readiness, Supervisor
+from sre_operator.ui import UiObjects, UiSource, gate_list, incident_list, render, report_list, slo_detail, slo_list
 
 logger = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
@@ -44,6 +46,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RunbookSource = Callable[[str, str, str], str | None]
 """(namespace, plan, slo) -> the SLO's runbook as Markdown, or None when there is no such plan or SLO."""
 # The page is ours alone: no script runs, nothing loads from elsewhere, no one frames it.
+UI_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+UI_CSS = (resources.files("sre_operator.ui") / "static" / "ui.css").read_bytes()
 RUNBOOK_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -121,6 +132,7 @@ def http_app(
     health: Health,
     runbook_source: RunbookSource = lambda *_: None,
     receiver: AlertmanagerReceiver | None = None,
+    ui: UiSource | None = None,
 ) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         alive, problems = health.alive()
@@ -194,7 +206,52 @@ def http_app(
             return error(503, "too many notifications waiting; Alertmanager will retry")
         return web.json_response({"accepted": len(notification.alerts)})
 
+    def page(template: str, context: dict[str, Any] | None, root: str) -> web.Response:
+        if context is None:
+            return error(404, "no such SLO known to this operator")
+        return web.Response(text=render(template, context, root=root), content_type="text/html", headers=UI_HEADERS)
+
+    def ui_objects() -> UiObjects | web.Response:
+        if ui is None:
+            return error(404, "the web view is off")
+        ready, why = health.ready()
+        if not ready:  # a standby or a replica still loading would show empty or stale pages
+            return error(503, f"this replica cannot show the web view now: {why}")
+        return ui.objects()
+
+    async def ui_slos(request: web.Request) -> web.Response:
+        found = ui_objects()
+        return found if isinstance(found, web.Response) else page("slos.html", slo_list(found, request.query), "")
+
+    async def ui_slo(request: web.Request) -> web.Response:
+        namespace, plan, slo = object_names(request, "namespace", "plan", "slo")
+        found = ui_objects()
+        if isinstance(found, web.Response) or ui is None:
+            return found if isinstance(found, web.Response) else error(404, "the web view is off")
+        context = slo_detail(found, namespace, plan, slo, ui.explain(namespace, plan, slo))
+        return page("slo.html", context, "../../../")
+
+    def listing(template: str, build: Callable[[UiObjects], dict[str, Any]]) -> Handler:
+        async def handle(_: web.Request) -> web.Response:
+            found = ui_objects()
+            return found if isinstance(found, web.Response) else page(template, build(found), "")
+
+        return handle
+
+    async def ui_root(_: web.Request) -> web.Response:
+        raise web.HTTPFound("ui/")
+
+    async def ui_css(_: web.Request) -> web.Response:
+        return web.Response(body=UI_CSS, content_type="text/css", headers=UI_HEADERS)
+
     app = guarded_app(client_max_size=RECEIVER_LIMIT, description=http_document())
+    app.router.add_get("/ui", ui_root)
+    app.router.add_get("/ui/", ui_slos)
+    app.router.add_get("/ui/gates", listing("gates.html", gate_list))
+    app.router.add_get("/ui/incidents", listing("incidents.html", incident_list))
+    app.router.add_get("/ui/reports", listing("reports.html", report_list))
+    app.router.add_get("/ui/slos/{namespace}/{plan}/{slo}", ui_slo)
+    app.router.add_get("/ui/static/ui.css", ui_css)
     app.router.add_post("/v1/alertmanager", alertmanager)
     app.router.add_get("/runbooks/{namespace}/{plan}/{slo}", runbook)
     app.router.add_get("/healthz", healthz)

@@ -84,6 +84,11 @@ def _gate_state(gates: Sequence[Mapping[str, Any]]) -> str:
     return ",".join(f"{name}={state}" for state, name in states)
 
 
+def gate_state_of(gates: Iterable[Mapping[str, Any]], namespace: str, plan: str, slo: str) -> str:
+    """The state of each gate that holds ``slo`` of ``plan``, worst first (``<none>`` when none does)."""
+    return _gate_state(_gates_of(gates, namespace, plan, slo))
+
+
 def slo_rows(plans: Iterable[Mapping[str, Any]], gates: Sequence[Mapping[str, Any]]) -> list[SloRow]:
     """One row per SLO of every plan, as the plans' status says, with the state of the gates it holds."""
     rows = []
@@ -101,7 +106,7 @@ def slo_rows(plans: Iterable[Mapping[str, Any]], gates: Sequence[Mapping[str, An
                     window=str(state.get("window") or UNKNOWN),
                     budget=percent(state.get("budgetRemaining")),
                     burn_1h=UNKNOWN if burn is None else f"{burn:.2f}x",
-                    gate=_gate_state(_gates_of(gates, namespace, name, slo)),
+                    gate=gate_state_of(gates, namespace, name, slo),
                     why_unknown=str(state.get("unknown") or ""),
                 )
             )

@@ -1,0 +1,214 @@
+"""The web view's pages, from the objects as the operator holds them: pure functions, rendered by a sandboxed,
+auto-escaping template environment. Links are relative, so the pages work under any path prefix (an Ingress
+serving the operator at /sre/ included)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import PackageLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from sre_operator.durations import seconds
+from sre_operator.kubectl import views
+
+SORTABLE = ("namespace", "plan", "slo", "objective", "budget", "burn")
+MAX_QUERY_TEXT = 200
+
+
+@dataclass(frozen=True)
+class UiObjects:
+    """What the pages show: plans, gates and incidents as the API server holds them (metadata, spec, status)."""
+
+    plans: Sequence[Mapping[str, Any]] = ()
+    gates: Sequence[Mapping[str, Any]] = ()
+    incidents: Sequence[Mapping[str, Any]] = ()
+
+
+@dataclass(frozen=True)
+class SloLine:
+    namespace: str
+    plan: str
+    service: str
+    slo: str
+    objective: float
+    window: str
+    budget: float | None
+    burn: float | None
+    gate: str
+    quality: str
+    link: str
+    time_left: str = ""
+    exhaustion: str = ""
+    bar: int = 0
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def human(total_seconds: float) -> str:
+    """A span as people say it: 43 min, 5.2 h, 3.1 days."""
+    if total_seconds < 3600:
+        return f"{total_seconds / 60:.0f} min"
+    if total_seconds < 2 * 86400:
+        return f"{total_seconds / 3600:.1f} h"
+    return f"{total_seconds / 86400:.1f} days"
+
+
+def _slo_line(
+    plan: Mapping[str, Any], slo: str, state: Mapping[str, Any], gates: Sequence[Mapping[str, Any]]
+) -> SloLine:
+    meta = plan.get("metadata") or {}
+    namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+    service = str(((plan.get("spec") or {}).get("service") or {}).get("name", name))
+    objective = float(state.get("objective") or 0)
+    window = str(state.get("window") or "30d")
+    budget = state.get("budgetRemaining")
+    burn = (state.get("burnRates") or {}).get("1h")
+    time_left = exhaustion = ""
+    if budget is not None:
+        budget_seconds = (1 - objective / 100) * seconds(window)
+        time_left = "exhausted" if budget <= 0 else f"{human(budget * budget_seconds)} of full outage left"
+        if burn is not None and burn > 0 and budget > 0:
+            exhaustion = human(budget * seconds(window) / burn)
+    return SloLine(
+        namespace=namespace,
+        plan=name,
+        service=service,
+        slo=slo,
+        objective=objective,
+        window=window,
+        budget=budget,
+        burn=burn,
+        gate=views.gate_state_of(gates, namespace, name, slo),
+        quality=str(state.get("unknown") or ("" if budget is not None else "not read yet")),
+        link=f"slos/{quote(namespace, safe='')}/{quote(name, safe='')}/{quote(slo, safe='')}",
+        time_left=time_left,
+        exhaustion=exhaustion,
+        bar=0 if budget is None else max(0, min(100, math.floor(budget * 100))),
+    )
+
+
+def slo_lines(objects: UiObjects) -> list[SloLine]:
+    lines = []
+    for plan in objects.plans:
+        for slo, state in sorted(((plan.get("status") or {}).get("slos") or {}).items()):
+            lines.append(_slo_line(plan, slo, state, objects.gates))
+    return lines
+
+
+def _clean(query: Mapping[str, str], key: str) -> str:
+    return str(query.get(key, ""))[:MAX_QUERY_TEXT]
+
+
+def slo_list(objects: UiObjects, query: Mapping[str, str]) -> dict[str, Any]:
+    """The SLOs page: every SLO, filtered, searched and sorted as the URL says."""
+    namespace, gate, text = _clean(query, "namespace"), _clean(query, "gate"), _clean(query, "q").lower()
+    sort = _clean(query, "sort") if _clean(query, "sort") in SORTABLE else "budget"
+    descending = _clean(query, "dir") == "desc"
+    every = slo_lines(objects)
+    shown = [
+        line
+        for line in every
+        if (not namespace or line.namespace == namespace)
+        and (not gate or gate in line.gate)
+        and (not text or text in f"{line.namespace}/{line.plan}/{line.service}/{line.slo}".lower())
+    ]
+
+    if sort in ("budget", "burn"):
+        field_name = "budget" if sort == "budget" else "burn"
+        known = sorted((x for x in shown if getattr(x, field_name) is not None), key=lambda x: getattr(x, field_name),
+                       reverse=descending)  # fmt: skip
+        shown = known + [x for x in shown if getattr(x, field_name) is None]  # unknown last, either way
+    else:
+        shown.sort(key=lambda line: getattr(line, sort), reverse=descending)
+    links = {}
+    for column in SORTABLE:
+        direction = "asc" if column != sort or descending else "desc"
+        links[column] = "?" + urlencode({**_kept(query), "sort": column, "dir": direction})
+    return {
+        "title": "SLOs",
+        "lines": shown,
+        "total": len(every),
+        "namespaces": sorted({line.namespace for line in every}),
+        "filters": {"namespace": namespace, "gate": gate, "q": _clean(query, "q")},
+        "sort": sort,
+        "descending": descending,
+        "sort_links": links,
+    }
+
+
+def _kept(query: Mapping[str, str]) -> dict[str, str]:
+    return {k: _clean(query, k) for k in ("namespace", "gate", "q") if _clean(query, k)}
+
+
+def slo_detail(
+    objects: UiObjects, namespace: str, plan_name: str, slo: str, explained: Sequence[str]
+) -> dict[str, Any] | None:
+    for plan in objects.plans:
+        meta = plan.get("metadata") or {}
+        if meta.get("namespace") != namespace or meta.get("name") != plan_name:
+            continue
+        state = ((plan.get("status") or {}).get("slos") or {}).get(slo)
+        if state is None:
+            return None
+        line = _slo_line(plan, slo, state, objects.gates)
+        rates = sorted((state.get("burnRates") or {}).items(), key=lambda item: seconds(item[0]))
+        return {"title": f"{plan_name}/{slo}", "line": line, "burn_rates": rates, "explained": explained,
+                "rules": list(state.get("rules") or []), "evaluated_at": str(state.get("evaluatedAt") or "")}  # fmt: skip
+    return None
+
+
+def gate_list(objects: UiObjects) -> dict[str, Any]:
+    gates = []
+    for gate in objects.gates:
+        status = gate.get("status") or {}
+        gates.append(
+            {
+                "row": views.gate_rows([gate])[0],
+                "why": views.why(gate, None)[1:],
+                "decisions": list(status.get("lastDecisions") or [])[-10:],
+                "overrides": list((gate.get("spec") or {}).get("overrides") or []),
+            }
+        )
+    return {"title": "Gates", "gates": gates}
+
+
+def incident_list(objects: UiObjects) -> dict[str, Any]:
+    rows = views.incident_rows(objects.incidents)
+    overdue = []
+    for plan in objects.plans:
+        meta = plan.get("metadata") or {}
+        actions = (plan.get("status") or {}).get("correctiveActions") or {}
+        for priority, count in sorted((actions.get("overdue") or {}).items()):
+            overdue.append((str(meta.get("namespace", "")), str(meta.get("name", "")), priority, count))
+    return {"title": "Incidents", "rows": sorted(rows, key=lambda r: r.started, reverse=True), "overdue": overdue}
+
+
+def report_list(objects: UiObjects) -> dict[str, Any]:
+    reports = []
+    for plan in objects.plans:
+        meta = plan.get("metadata") or {}
+        for written in (plan.get("status") or {}).get("reports") or []:
+            reports.append({"namespace": meta.get("namespace", ""), "plan": meta.get("name", ""), **written})
+    reports.sort(key=lambda r: (r["namespace"], r["plan"], str(r.get("period", ""))))
+    return {"title": "Reports", "reports": reports}
+
+
+@cache
+def environment() -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(
+        loader=PackageLoader("sre_operator", "templates/ui"),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(template: str, context: Mapping[str, Any], *, root: str) -> str:
+    """A page; ``root`` is the relative way back to /ui/ from it ("" or "../../../")."""
+    return environment().get_template(template).render(**context, root=root, percent=views.percent)

@@ -1,0 +1,173 @@
+"""The web view at /ui/ over a real HTTP server: every number from the objects' status, filters and sorting in
+the URL, relative links (it works under any path prefix), a strict Content-Security-Policy, and user text that
+stays text."""
+
+from __future__ import annotations
+
+import re
+import time
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from sre_operator.gates.book import GateBook
+from sre_operator.http import Health, Metrics, http_app
+from sre_operator.ui import UiObjects, slo_list
+from tests.http.test_endpoints import call
+
+HOSTILE = """<script>alert(1)</script> "quoted" 'single' {{ 7*191 }} javascript:alert(1) <a href="javascript:x">x</a>"""
+
+
+def plan(namespace: str, name: str, slos: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"namespace": namespace, "name": name}, "spec": {"service": {"name": name}},
+            "status": {"slos": slos, "reports": [{"name": "weekly", "period": "2026-W48", "configMap": f"{name}-reports",
+                                                  "writtenAt": "2026-11-30T00:00:00Z"}]}}  # fmt: skip
+
+
+OBJECTS = UiObjects(
+    plans=[
+        plan("shop", "checkout", {
+            "availability": {"objective": 99.9, "window": "30d", "budgetRemaining": -0.12,
+                             "burnRates": {"1h": 14.5, "5m": 20.0}, "rules": [HOSTILE]},
+            "latency": {"objective": 99.0, "window": "30d", "budgetRemaining": 0.5, "burnRates": {"1h": 0.5}},
+        }),
+        plan("search", "search", {"availability": {"objective": 99.5, "window": "28d", "unknown": HOSTILE}}),
+    ],
+    gates=[{
+        "metadata": {"namespace": "shop", "name": "checkout"},
+        "spec": {"planRef": {"name": "checkout"}, "slos": ["availability"],
+                 "overrides": [{"reason": HOSTILE, "by": "alice", "expires": "2026-12-01T18:00:00Z"}]},
+        "status": {"state": "Frozen", "allowed": False, "reason": HOSTILE, "budgetRemaining": -0.12,
+                   "lastDecisions": [{"at": "2026-12-01T10:00:00Z", "outcome": "denied", "message": HOSTILE,
+                                      "user": "bob"}]},
+    }],
+    incidents=[{
+        "metadata": {"namespace": "shop", "name": "checkout-20261201-1000-availability"},
+        "spec": {"planRef": {"name": "checkout"}, "severity": "SEV2", "postmortem": {"state": "Draft"}},
+        "status": {"state": "Open", "budgetSpent": "23%", "startedAt": "2026-12-01T10:00:00Z"},
+    }],
+)  # fmt: skip
+
+
+class Source:
+    def objects(self) -> UiObjects:
+        return OBJECTS
+
+    def explain(self, namespace: str, plan: str, slo: str) -> list[str]:
+        return [f"record x:\n  sum(rate(http_requests_total{{job={HOSTILE!r}}}[5m]))"]
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.scripts += tag == "script"
+        self.urls += [value or "" for name, value in attrs if name in ("href", "src", "action")]
+
+
+def app() -> Any:
+    return http_app(GateBook(), Metrics(), Health(), ui=Source())
+
+
+PAGES = ["/ui/", "/ui/gates", "/ui/incidents", "/ui/reports", "/ui/slos/shop/checkout/availability"]
+
+
+def test_every_page_is_html_with_a_strict_policy_relative_links_and_no_script() -> None:
+    async def check(client: TestClient[Any, Any]) -> None:
+        for path in PAGES:
+            answer = await client.get(path)
+            assert answer.status == 200, path
+            assert answer.content_type == "text/html"
+            policy = answer.headers["Content-Security-Policy"]
+            assert policy.startswith("default-src 'none'") and "script-src" not in policy
+            text = await answer.text()
+            links = Links()
+            links.feed(text)
+            assert links.scripts == 0
+            # Relative links only: the pages work under any path prefix, and nothing leaves the origin.
+            assert all(not re.match(r"^(/|[a-z]+:)", url) for url in links.urls), (path, links.urls)
+            assert "<script>alert" not in text and 'href="javascript' not in text
+            assert "{{ 7*191 }}" in text.replace("&#34;", '"') or path in ("/ui/incidents", "/ui/reports")
+        css = await client.get("/ui/static/ui.css")
+        assert css.status == 200 and css.content_type == "text/css"
+        assert "prefers-color-scheme: dark" in await css.text()
+        moved = await client.get("/ui", allow_redirects=False)
+        assert moved.status == 302 and moved.headers["Location"] == "ui/"
+
+    call(app(), check)
+
+
+def test_the_slo_page_shows_each_number_of_the_status() -> None:
+    async def check(client: TestClient[Any, Any]) -> None:
+        text = await (await client.get("/ui/")).text()
+        assert re.search(r'data-testid="budget-shop-checkout-availability">.*?-12\.0%', text, re.S)
+        assert re.search(r'data-testid="budget-shop-checkout-latency">.*?50\.0%', text, re.S)
+        # 50% of a 99% budget over 30 days: 0.5 * 0.01 * 30 days = 3.6 hours of full outage.
+        assert "3.6 h of full outage left" in text
+        # At 0.5x, half of the budget lasts 0.5 * 30 days / 0.5 = 30 days.
+        assert "30.0 days" in text
+        assert "checkout=Frozen" in text
+        detail = await (await client.get("/ui/slos/shop/checkout/availability")).text()
+        assert 'data-testid="budget">-12.0%' in detail
+        assert 'data-testid="burn">14.50x' in detail
+        assert "exhausted" in detail
+        assert 'href="../../../../runbooks/shop/checkout/availability"' in detail
+        missing = await client.get("/ui/slos/shop/checkout/nope")
+        assert missing.status == 404 and (await missing.json())["error"]
+
+    call(app(), check)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({}, ["shop/checkout/availability", "shop/checkout/latency", "search/search/availability"]),  # budget, unknown last
+        ({"sort": "budget", "dir": "desc"}, ["shop/checkout/latency", "shop/checkout/availability", "search/search/availability"]),
+        ({"namespace": "search"}, ["search/search/availability"]),
+        ({"gate": "Frozen"}, ["shop/checkout/availability"]),
+        ({"q": "LATE"}, ["shop/checkout/latency"]),
+        ({"sort": "objective"}, ["shop/checkout/latency", "search/search/availability", "shop/checkout/availability"]),
+        ({"sort": "nonsense"}, ["shop/checkout/availability", "shop/checkout/latency", "search/search/availability"]),
+    ],
+)  # fmt: skip
+def test_filters_search_and_sort_come_from_the_url(query: dict[str, str], expected: list[str]) -> None:
+    lines = slo_list(OBJECTS, query)["lines"]
+    assert [f"{line.namespace}/{line.plan}/{line.slo}" for line in lines] == expected
+
+
+def test_sort_links_keep_the_filters_so_they_survive_a_reload() -> None:
+    links = slo_list(OBJECTS, {"namespace": "shop", "q": "check", "sort": "budget"})["sort_links"]
+    assert links["budget"] == "?namespace=shop&q=check&sort=budget&dir=desc"
+    assert links["slo"] == "?namespace=shop&q=check&sort=slo&dir=asc"
+
+
+def test_a_replica_that_is_not_ready_shows_no_page() -> None:
+    class NotReady(Health):
+        def ready(self) -> tuple[bool, str]:
+            return False, "standby"
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        answer = await client.get("/ui/")
+        assert answer.status == 503
+        assert "standby" in (await answer.json())["error"]
+
+    call(http_app(GateBook(), Metrics(), NotReady(), ui=Source()), check)
+
+
+def test_a_thousand_slos_render_in_well_under_a_second() -> None:
+    many = UiObjects(
+        plans=[plan("ns", f"p{i}", {f"s{j}": {"objective": 99.9, "window": "30d", "budgetRemaining": 0.5,
+                                               "burnRates": {"1h": 1.0}} for j in range(2)}) for i in range(500)]
+    )  # fmt: skip
+    from sre_operator.ui import render
+
+    started = time.perf_counter()
+    page = render("slos.html", slo_list(many, {}), root="")
+    elapsed = time.perf_counter() - started
+    assert page.count("<tr>") == 1001  # header and 1,000 SLOs
+    assert elapsed < 1.0, elapsed  # the goal (300 ms) is measured in bench/, this only guards a collapse

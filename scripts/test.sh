@@ -19,6 +19,8 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v jq >/dev/null 2>&1 || missing+=(jq)  # the CI example in references/integrations
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the web view's browser tests
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if (( ${#missing[@]} )); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "[test] missing ${missing[*]}: install them with apt-get (root needed)" >&2

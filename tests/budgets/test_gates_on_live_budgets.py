@@ -3,9 +3,13 @@ them, a freeze that lifts only after holdFor, and a Prometheus that stops."""
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
+import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -226,3 +230,123 @@ def test_what_is_deleted_leaves_the_metrics_at_the_next_scrape(
     assert series(operator, 'gate="healthy"') == []
     assert series(operator, "sre_operator_slo_", *spent) == []
     assert series(operator, "sre_operator_gate_state", 'gate="spent"'), "what still exists stays"
+
+
+# The web view in a real browser: Debian's Chromium, headless, driven by Selenium through Debian's chromedriver.
+HOSTILE = """<script>alert(1)</script> "quoted" 'single' {{ 7*191 }} javascript:alert(1)"""
+ARTEFACTS = Path(os.environ.get("SRE_OPERATOR_ARTEFACTS", Path(__file__).resolve().parents[2] / "test-artefacts"))
+AXE = Path(__file__).resolve().parents[1] / "data" / "axe" / "axe.min.js"
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--window-size=1400,1000")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver_path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: bash scripts/test.sh installs Debian's chromium and chromium-driver")
+        pytest.skip("Chromium is missing: bash scripts/test.sh installs Debian's chromium and chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = chromium
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def requested_urls(driver: Any) -> list[str]:
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def accessibility_violations(driver: Any) -> list[str]:
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    found: list[str] = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']})"
+        ".then(r => done(r.violations.map(v => `${v.id}: ${v.help} (${v.nodes.length})`)))"
+        ".catch(e => done([`axe failed: ${e}`]));"
+    )
+    return found
+
+
+def budget_read(plane: ControlPlane, service: str) -> dict[str, Any]:
+    def read() -> dict[str, Any] | None:
+        status = status_of(plane, "srp", service)
+        return status if status.get("slos", {}).get("availability", {}).get("budgetRemaining") is not None else None
+
+    found: dict[str, Any] = wait_for(read, timeout=60, what=f"the budget of {service}")  # type: ignore[assignment]
+    return found
+
+
+def test_the_web_view_in_a_real_browser(control_plane: ControlPlane, operator: RunningOperator, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    expires = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    hostile = gate("healthy")
+    hostile["metadata"]["name"] = "hostile"
+    hostile["spec"]["overrides"] = [{"reason": HOSTILE, "by": 'mallory"<b>', "expires": expires}]
+    assert control_plane.apply([hostile]).returncode == 0
+    wait_for(
+        lambda: status_of(control_plane, "rgate", "hostile").get("state") == "Open", timeout=30, what="hostile gate"
+    )
+    statuses = {service: budget_read(control_plane, service) for service in TRAFFIC}
+    folder = ARTEFACTS / "web-view"
+    folder.mkdir(parents=True, exist_ok=True)
+    origin = operator.http
+    pages = {"slos": "/ui/?sort=budget", "slo": f"/ui/slos/{NAMESPACE}/spent/availability", "gates": "/ui/gates",
+             "incidents": "/ui/incidents", "reports": "/ui/reports"}  # fmt: skip
+    browser.get_log("performance")  # forget what came before
+    for name, path in pages.items():
+        browser.get(origin + path)
+        assert browser.title.endswith("sre-operator"), (name, browser.title)
+        browser.save_screenshot(str(folder / f"{name}.png"))
+        source = browser.page_source
+        assert "<script>alert" not in source and not browser.find_elements(By.CSS_SELECTOR, "main script")
+        violations = accessibility_violations(browser)
+        assert violations == [], (name, violations)
+    # Every request the pages made went to the operator itself: nothing from a CDN, nothing elsewhere.
+    urls = requested_urls(browser)
+    assert urls and all(url.startswith(origin + "/") for url in urls), [u for u in urls if not u.startswith(origin)]
+
+    # Every budget shown equals the plan's status, which the operator read from Prometheus.
+    browser.get(origin + "/ui/")
+    for service, status in statuses.items():
+        shown = browser.find_element(By.CSS_SELECTOR, f'[data-testid="budget-{NAMESPACE}-{service}-availability"]')
+        expected = f"{status['slos']['availability']['budgetRemaining'] * 100:.1f}%"
+        assert expected in shown.text, (service, shown.text)
+    browser.get(origin + f"/ui/slos/{NAMESPACE}/spent/availability")
+    detail = browser.find_element(By.CSS_SELECTOR, '[data-testid="budget"]').text
+    assert detail == f"{statuses['spent']['slos']['availability']['budgetRemaining'] * 100:.1f}%"
+
+    # The hostile override is shown as text.
+    browser.get(origin + "/ui/gates")
+    assert HOSTILE in browser.find_element(By.TAG_NAME, "main").text
+    assert 'mallory"<b>' in browser.find_element(By.TAG_NAME, "main").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "main b")
+
+    # Filters live in the URL: set them in the form, submit, reload: the same rows.
+    browser.get(origin + "/ui/")
+    search = browser.find_element(By.NAME, "q")
+    search.send_keys("spent")
+    search.submit()
+    wait_for(lambda: "q=spent" in browser.current_url, timeout=10, what="the search in the URL")
+    before = browser.find_element(By.CSS_SELECTOR, '[data-testid="slo-count"]').text
+    browser.refresh()
+    assert browser.find_element(By.CSS_SELECTOR, '[data-testid="slo-count"]').text == before
+    assert before.startswith("1 of ")
+    browser.save_screenshot(str(folder / "slos-filtered.png"))

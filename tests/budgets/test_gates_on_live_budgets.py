@@ -332,6 +332,9 @@ def test_the_web_view_in_a_real_browser(control_plane: ControlPlane, operator: R
     browser.get(origin + f"/ui/slos/{NAMESPACE}/spent/availability")
     detail = browser.find_element(By.CSS_SELECTOR, '[data-testid="budget"]').text
     assert detail == f"{statuses['spent']['slos']['availability']['budgetRemaining'] * 100:.1f}%"
+    # Twice the budget's rate everywhere: above the 3d/6h ticket tier's 1x, below every page tier.
+    assert browser.find_element(By.CSS_SELECTOR, '[data-testid="tier-3d-6h"]').text == "firing"
+    assert browser.find_element(By.CSS_SELECTOR, '[data-testid="tier-1h-5m"]').text == "ok"
 
     # The hostile override is shown as text.
     browser.get(origin + "/ui/gates")

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from sre_operator.gates.book import GateBook
 from sre_operator.http import Health, Metrics, http_app
+from sre_operator.kubectl import views
 from sre_operator.ui import UiObjects, slo_list
 from tests.http.test_endpoints import call
 
@@ -57,6 +58,10 @@ class Source:
 
     def explain(self, namespace: str, plan: str, slo: str) -> list[str]:
         return [f"record x:\n  sum(rate(http_requests_total{{job={HOSTILE!r}}}[5m]))"]
+
+    def tiers(self, namespace: str, plan: str, slo: str, burn_rates: dict[str, float]) -> list[views.TierState]:
+        state = "firing" if burn_rates.get("1h", 0) > 14.4 and burn_rates.get("5m", 0) > 14.4 else "ok"
+        return [views.TierState("page", "1h", "5m", 14.4, state)]
 
 
 class Links(HTMLParser):
@@ -115,6 +120,7 @@ def test_the_slo_page_shows_each_number_of_the_status() -> None:
         detail = await (await client.get("/ui/slos/shop/checkout/availability")).text()
         assert 'data-testid="budget">-12.0%' in detail
         assert 'data-testid="burn">14.50x' in detail
+        assert 'data-testid="tier-1h-5m">firing<' in detail  # 14.5x over 1h and 20x over 5m: above 14.4x
         assert "exhausted" in detail
         assert 'href="../../../../runbooks/shop/checkout/availability"' in detail
         missing = await client.get("/ui/slos/shop/checkout/nope")

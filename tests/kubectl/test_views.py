@@ -105,7 +105,13 @@ def test_an_override_is_one_appended_entry_conditional_on_the_version_read() -> 
 
 @pytest.mark.parametrize(
     ("values", "expected"),
-    [([1.0, 0.75, 0.5, 0.25, 0.0], "█▆▅▃▁"), ([0.5, 0.5], "▁▁"), ([0.5, 0.5000001, 0.5], "▁▁▁"), ([], ""), ([-0.2, 0.3], "▁█")],
+    [
+        ([1.0, 0.75, 0.5, 0.25, 0.0], "█▆▅▃▁"),
+        ([0.5, 0.5], "▁▁"),
+        ([0.5, 0.5000001, 0.5], "▁▁▁"),
+        ([], ""),
+        ([-0.2, 0.3], "▁█"),
+    ],
 )
 def test_a_sparkline_spans_its_values(values: list[float], expected: str) -> None:
     assert views.sparkline(values) == expected
@@ -121,3 +127,18 @@ def test_argo_cd_tracking_is_recognised() -> None:
 
 def test_selector_values_are_escaped_for_promql() -> None:
     assert views.selector("m", slo='a"b\\c') == 'm{slo="a\\"b\\\\c"}'
+
+
+def test_each_tier_has_its_workbook_threshold_and_fires_only_when_both_windows_burn_above_it() -> None:
+    from tests.support.alert_timing import one_slo_plan
+
+    plan = one_slo_plan(99.9)
+    rates = {"5m": 20.0, "1h": 15.0, "30m": 2.0, "6h": 2.0, "2h": 3.5, "1d": 3.1}
+    states = views.tier_states(plan, "availability", rates)
+    assert [(t.severity, t.long, t.short, t.threshold, t.state) for t in states] == [
+        ("page", "1h", "5m", 14.4, "firing"),  # both above 14.4
+        ("page", "6h", "30m", 6.0, "ok"),
+        ("ticket", "1d", "2h", 3.0, "firing"),
+        ("ticket", "3d", "6h", 1.0, "unknown"),  # 3d not read
+    ]
+    assert views.tier_states(plan, "nope", rates) == []

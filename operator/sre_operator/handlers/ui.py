@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sre_operator.handlers.state import OperatorState
-from sre_operator.kubectl.views import explain
+from sre_operator.kubectl.views import TierState, explain, tier_states
 from sre_operator.registry import Known
 from sre_operator.ui import UiObjects
 
@@ -38,3 +38,7 @@ class RegistryView:
         if model is None or all(s.name != slo for s in model.spec.slos):
             return []
         return explain(model, slo)
+
+    def tiers(self, namespace: str, plan: str, slo: str, burn_rates: dict[str, float]) -> list[TierState]:
+        model = self.state.registry.plan(namespace, plan)
+        return [] if model is None else tier_states(model, slo, burn_rates)

@@ -228,7 +228,14 @@ def http_app(
         found = ui_objects()
         if isinstance(found, web.Response) or ui is None:
             return found if isinstance(found, web.Response) else error(404, "the web view is off")
-        context = slo_detail(found, namespace, plan, slo, ui.explain(namespace, plan, slo))
+        context = slo_detail(
+            found,
+            namespace,
+            plan,
+            slo,
+            ui.explain(namespace, plan, slo),
+            lambda rates: ui.tiers(namespace, plan, slo, rates) if ui is not None else [],
+        )
         return page("slo.html", context, "../../../")
 
     def listing(template: str, build: Callable[[UiObjects], dict[str, Any]]) -> Handler:

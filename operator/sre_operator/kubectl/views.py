@@ -10,6 +10,7 @@ from typing import Any
 from sre_operator.durations import seconds
 from sre_operator.generate import prometheus_rule
 from sre_operator.models import ServiceReliabilityPlan
+from sre_operator.models.assumptions import alerted_tiers, slo_window
 from sre_operator.promql import escape_string
 from sre_operator.timestamps import parse_rfc3339, rfc3339
 
@@ -278,6 +279,37 @@ def managed_by_argo_cd(obj: Mapping[str, Any]) -> bool:
     """Whether Argo CD tracks the object (its tracking annotation, or its instance label when so configured)."""
     meta = obj.get("metadata") or {}
     return ARGO_CD_ANNOTATION in (meta.get("annotations") or {}) or ARGO_CD_LABEL in (meta.get("labels") or {})
+
+
+@dataclass(frozen=True)
+class TierState:
+    severity: str
+    long: str
+    short: str
+    threshold: float
+    state: str
+
+
+def tier_states(plan: ServiceReliabilityPlan, slo: str, burn_rates: Mapping[str, float]) -> list[TierState]:
+    """Each multiwindow burn-rate tier the SLO alerts on, with its threshold and whether both of its windows
+    burn above it now (as the operator last read them): what the generated alerts evaluate."""
+    found = next((s for s in plan.spec.slos if s.name == slo), None)
+    if found is None:
+        return []
+    window = slo_window(found)
+    states = []
+    for tier in alerted_tiers(found):
+        threshold = tier.factor(window)
+        long_rate, short_rate = burn_rates.get(tier.long), burn_rates.get(tier.short)
+        if long_rate is None or short_rate is None:
+            state = "unknown"
+        elif long_rate > threshold and short_rate > threshold:
+            state = "firing"
+        else:
+            state = "ok"
+        states.append(TierState("page" if tier.severity == "critical" else "ticket", tier.long, tier.short,
+                                threshold, state))  # fmt: skip
+    return states
 
 
 def explain(plan: ServiceReliabilityPlan, slo: str) -> list[str]:

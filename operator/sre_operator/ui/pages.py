@@ -5,7 +5,7 @@ serving the operator at /sre/ included)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -146,7 +146,12 @@ def _kept(query: Mapping[str, str]) -> dict[str, str]:
 
 
 def slo_detail(
-    objects: UiObjects, namespace: str, plan_name: str, slo: str, explained: Sequence[str]
+    objects: UiObjects,
+    namespace: str,
+    plan_name: str,
+    slo: str,
+    explained: Sequence[str],
+    tiers: Callable[[dict[str, float]], Sequence[views.TierState]] = lambda _: (),
 ) -> dict[str, Any] | None:
     for plan in objects.plans:
         meta = plan.get("metadata") or {}
@@ -158,6 +163,7 @@ def slo_detail(
         line = _slo_line(plan, slo, state, objects.gates)
         rates = sorted((state.get("burnRates") or {}).items(), key=lambda item: seconds(item[0]))
         return {"title": f"{plan_name}/{slo}", "line": line, "burn_rates": rates, "explained": explained,
+                "tiers": list(tiers(dict(state.get("burnRates") or {}))),
                 "rules": list(state.get("rules") or []), "evaluated_at": str(state.get("evaluatedAt") or "")}  # fmt: skip
     return None
 

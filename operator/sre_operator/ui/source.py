@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from sre_operator.kubectl.views import TierState
 from sre_operator.ui.pages import UiObjects
 
 
@@ -13,3 +14,6 @@ class UiSource(Protocol):
 
     def explain(self, namespace: str, plan: str, slo: str) -> list[str]:
         """The PromQL behind one SLO's numbers (empty when the plan is unknown)."""
+
+    def tiers(self, namespace: str, plan: str, slo: str, burn_rates: dict[str, float]) -> list[TierState]:
+        """The SLO's burn-rate tiers with their thresholds and state (empty when the plan is unknown)."""

@@ -59,6 +59,13 @@ class Source:
     def explain(self, namespace: str, plan: str, slo: str) -> list[str]:
         return [f"record x:\n  sum(rate(http_requests_total{{job={HOSTILE!r}}}[5m]))"]
 
+    async def budget_history(
+        self, namespace: str, plan: str, slo: str, start: float, end: float
+    ) -> list[tuple[float, float]]:
+        # A budget spent steadily over the window, from 100% down to -12%, one point a day.
+        days = int((end - start) // 86400)
+        return [(start + i * 86400, 1.0 - 1.12 * i / days) for i in range(days + 1)]
+
     def tiers(self, namespace: str, plan: str, slo: str, burn_rates: dict[str, float]) -> list[views.TierState]:
         state = "firing" if burn_rates.get("1h", 0) > 14.4 and burn_rates.get("5m", 0) > 14.4 else "ok"
         return [views.TierState("page", "1h", "5m", 14.4, state)]
@@ -123,6 +130,10 @@ def test_the_slo_page_shows_each_number_of_the_status() -> None:
         assert 'data-testid="tier-1h-5m">firing<' in detail  # 14.5x over 1h and 20x over 5m: above 14.4x
         assert "exhausted" in detail
         assert 'href="../../../../runbooks/shop/checkout/availability"' in detail
+        chart = re.search(r'<svg data-testid="budget-chart" data-points="(\d+)"', detail)
+        assert chart is not None and int(chart.group(1)) == 31  # 30 days, one point a day
+        # The admission decision is a marker, its hostile message escaped inside the SVG's <title>.
+        assert "<title>gate checkout: denied: &lt;script&gt;" in detail
         missing = await client.get("/ui/slos/shop/checkout/nope")
         assert missing.status == 404 and (await missing.json())["error"]
 
@@ -177,3 +188,18 @@ def test_a_thousand_slos_render_in_well_under_a_second() -> None:
     elapsed = time.perf_counter() - started
     assert page.count("<tr>") == 1001  # header and 1,000 SLOs
     assert elapsed < 1.0, elapsed  # the goal (300 ms) is measured in bench/, this only guards a collapse
+
+
+def test_the_budget_chart_maps_time_and_budget_into_the_plot() -> None:
+    from sre_operator.ui.charts import HEIGHT, LEFT, RIGHT, WIDTH, budget_chart
+
+    chart = budget_chart([(0.0, 1.0), (50.0, 0.0), (100.0, -0.5), (200.0, 0.3)], 0.0, 100.0, [(25.0, "frozen", "gate")])
+    points = [tuple(float(n) for n in p.split(",")) for p in chart.budget.split()]
+    assert len(points) == 3 and chart.points == 3  # the point after the end is left out
+    assert points[0][0] == LEFT and points[-1][0] == WIDTH - RIGHT
+    assert points[0][1] == chart.top_y and points[1][1] == chart.zero_y and points[2][1] == chart.bottom_y
+    assert chart.bottom_label == "-50%" and chart.bottom_y < HEIGHT
+    assert chart.ideal == f"{LEFT},{chart.top_y} {WIDTH - RIGHT},{chart.zero_y}"
+    (marker,) = chart.markers
+    assert marker.x == LEFT + (WIDTH - LEFT - RIGHT) / 4 and marker.kind == "gate"
+    assert budget_chart([], 0.0, 100.0).points == 0

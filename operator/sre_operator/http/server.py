@@ -11,14 +11,16 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from sre_operator.durations import seconds
 from sre_operator.gates.book import GateBook
 from sre_operator.generate.html import markdown_to_html
 from sre_operator.http.intake import (
@@ -34,7 +36,17 @@ from sre_operator.http.metrics import Metrics
 from sre_operator.http.openapi import http_document
 from sre_operator.incidents import Notification, NotificationError, parse_notification
 from sre_operator.runtime import Readiness, Supervisor
-from sre_operator.ui import UiObjects, UiSource, gate_list, incident_list, render, report_list, slo_detail, slo_list
+from sre_operator.ui import (
+    UiObjects,
+    UiSource,
+    gate_list,
+    incident_list,
+    render,
+    report_list,
+    slo_detail,
+    slo_list,
+    window_of,
+)
 
 logger = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
@@ -226,15 +238,23 @@ def http_app(
     async def ui_slo(request: web.Request) -> web.Response:
         namespace, plan, slo = object_names(request, "namespace", "plan", "slo")
         found = ui_objects()
-        if isinstance(found, web.Response) or ui is None:
-            return found if isinstance(found, web.Response) else error(404, "the web view is off")
+        if isinstance(found, web.Response):
+            return found
+        source = cast(UiSource, ui)  # ui_objects answered: the view is on
+        window = window_of(found, namespace, plan, slo)
+        if window is None:
+            return error(404, "no such SLO known to this operator")
+        now = time.time()
+        history = await source.budget_history(namespace, plan, slo, now - seconds(window), now)
         context = slo_detail(
             found,
             namespace,
             plan,
             slo,
-            ui.explain(namespace, plan, slo),
-            lambda rates: ui.tiers(namespace, plan, slo, rates) if ui is not None else [],
+            source.explain(namespace, plan, slo),
+            lambda rates: source.tiers(namespace, plan, slo, rates),
+            history,
+            now,
         )
         return page("slo.html", context, "../../../")
 

@@ -18,7 +18,6 @@ from kubernetes.client.exceptions import ApiException
 
 from sre_operator.budgets import PrometheusClient, PrometheusSettings, QueryFailed
 from sre_operator.durations import is_duration, seconds
-from sre_operator.generate import names
 from sre_operator.k8s import Cluster, load_client
 from sre_operator.k8s.client import GATE, INCIDENT, PLAN, POLICY, Kind
 from sre_operator.kubectl import views
@@ -182,7 +181,7 @@ def _budget_history(url: str, plan: dict[str, Any], slos: Sequence[str], span: f
             end = time.time()
             found: dict[str, list[float]] = {}
             for slo in slos:
-                selector = views.selector(names.BUDGET_REMAINING, namespace=namespace, service=service, slo=slo)
+                selector = views.budget_selector(namespace, service, slo)
                 result = await client.query_range(selector, end - span, end, max(60.0, span / BUDGET_POINTS))
                 found[slo] = [float(value) for _, value in (result[0]["values"] if result else [])]
             return found

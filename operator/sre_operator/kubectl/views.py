@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sre_operator.durations import seconds
-from sre_operator.generate import prometheus_rule
+from sre_operator.generate import names, prometheus_rule
 from sre_operator.models import ServiceReliabilityPlan
 from sre_operator.models.assumptions import alerted_tiers, slo_window
 from sre_operator.promql import escape_string
@@ -188,6 +188,11 @@ def as_dicts(rows: Sequence[Any]) -> list[dict[str, Any]]:
 def selector(metric: str, **labels: str) -> str:
     """``metric{label="value",...}`` with every value escaped for PromQL."""
     return metric + "{" + ", ".join(f"{k}={escape_string(v)}" for k, v in labels.items()) + "}"
+
+
+def budget_selector(namespace: str, service: str, slo: str) -> str:
+    """The SLO's recorded remaining budget, as the generated rules record it."""
+    return selector(names.BUDGET_REMAINING, namespace=namespace, service=service, slo=slo)
 
 
 def sparkline(values: Sequence[float], resolution: float = 0.001) -> str:

@@ -16,6 +16,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from sre_operator.durations import seconds
 from sre_operator.kubectl import views
+from sre_operator.timestamps import parse_rfc3339
+from sre_operator.ui.charts import budget_chart
 
 SORTABLE = ("namespace", "plan", "slo", "objective", "budget", "burn")
 MAX_QUERY_TEXT = 200
@@ -152,6 +154,8 @@ def slo_detail(
     slo: str,
     explained: Sequence[str],
     tiers: Callable[[dict[str, float]], Sequence[views.TierState]] = lambda _: (),
+    history: Sequence[tuple[float, float]] = (),
+    now: float = 0.0,
 ) -> dict[str, Any] | None:
     for plan in objects.plans:
         meta = plan.get("metadata") or {}
@@ -162,10 +166,52 @@ def slo_detail(
             return None
         line = _slo_line(plan, slo, state, objects.gates)
         rates = sorted((state.get("burnRates") or {}).items(), key=lambda item: seconds(item[0]))
-        return {"title": f"{plan_name}/{slo}", "line": line, "burn_rates": rates, "explained": explained,
+        start = now - seconds(line.window)
+        chart = budget_chart(history, start, now, markers_of(objects, namespace, plan_name, slo)) if now else None
+        return {"title": f"{plan_name}/{slo}", "line": line, "burn_rates": rates, "explained": explained, "chart": chart,
                 "tiers": list(tiers(dict(state.get("burnRates") or {}))),
                 "rules": list(state.get("rules") or []), "evaluated_at": str(state.get("evaluatedAt") or "")}  # fmt: skip
     return None
+
+
+def window_of(objects: UiObjects, namespace: str, plan_name: str, slo: str) -> str | None:
+    """The SLO's window as its plan's status says (None when the operator knows no such SLO)."""
+    for plan in objects.plans:
+        meta = plan.get("metadata") or {}
+        if meta.get("namespace") == namespace and meta.get("name") == plan_name:
+            state = ((plan.get("status") or {}).get("slos") or {}).get(slo)
+            return None if state is None else str(state.get("window") or "30d")
+    return None
+
+
+def _moment(text: object) -> float | None:
+    try:
+        return parse_rfc3339(str(text)).timestamp()
+    except ValueError:
+        return None
+
+
+def markers_of(objects: UiObjects, namespace: str, plan_name: str, slo: str) -> list[tuple[float, str, str]]:
+    """Where the gates holding the SLO last changed state, the rollouts they admitted or denied, and where
+    their overrides end."""
+    found: list[tuple[float, str, str]] = []
+    for gate in objects.gates:
+        meta, spec, status = gate.get("metadata") or {}, gate.get("spec") or {}, gate.get("status") or {}
+        holds = (spec.get("planRef") or {}).get("name") == plan_name and (not spec.get("slos") or slo in spec["slos"])
+        if meta.get("namespace") != namespace or not holds:
+            continue
+        name = str(meta.get("name", ""))
+        if (since := _moment(status.get("since"))) is not None:
+            found.append((since, f"gate {name}: {status.get('state', '')} since then", "gate"))
+        for decision in status.get("lastDecisions") or []:
+            if (at := _moment(decision.get("at"))) is not None:
+                found.append(
+                    (at, f"gate {name}: {decision.get('outcome', '')}: {decision.get('message', '')}", "admission")
+                )
+        for override in spec.get("overrides") or []:
+            if (expires := _moment(override.get("expires"))) is not None:
+                found.append((expires, f"gate {name}: override by {override.get('by', '')} ends", "override"))
+    return sorted(found)
 
 
 def gate_list(objects: UiObjects) -> dict[str, Any]:

@@ -17,3 +17,9 @@ class UiSource(Protocol):
 
     def tiers(self, namespace: str, plan: str, slo: str, burn_rates: dict[str, float]) -> list[TierState]:
         """The SLO's burn-rate tiers with their thresholds and state (empty when the plan is unknown)."""
+
+    async def budget_history(
+        self, namespace: str, plan: str, slo: str, start: float, end: float
+    ) -> list[tuple[float, float]]:
+        """The remaining budget between ``start`` and ``end`` (unix seconds), from Prometheus; empty when
+        there is none or Prometheus cannot say."""

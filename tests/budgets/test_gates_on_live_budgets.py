@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from sre_operator.ui.charts import month_bounds
 from tests.budgets.conftest import NAMESPACE, TRAFFIC, plan_document
 from tests.support.controlplane import ControlPlane
 from tests.support.operator import RunningOperator, operator_in_process, wait_for
@@ -332,6 +333,14 @@ def test_the_web_view_in_a_real_browser(control_plane: ControlPlane, operator: R
     browser.get(origin + f"/ui/slos/{NAMESPACE}/spent/availability")
     detail = browser.find_element(By.CSS_SELECTOR, '[data-testid="budget"]').text
     assert detail == f"{statuses['spent']['slos']['availability']['budgetRemaining'] * 100:.1f}%"
+    # This calendar month, hour by hour, from the hourly means: one point per whole hour since the 1st.
+    hours = (time.time() - month_bounds(time.time())[0]) // 3600
+    if hours >= 3:
+        calendar = browser.find_element(By.CSS_SELECTOR, '[data-testid="calendar-chart"]')
+        assert abs(int(calendar.get_attribute("data-points")) - hours) <= 2, (
+            calendar.get_attribute("data-points"),
+            hours,
+        )
     # Twice the budget's rate everywhere: above the 3d/6h ticket tier's 1x, below every page tier.
     assert browser.find_element(By.CSS_SELECTOR, '[data-testid="tier-3d-6h"]').text == "firing"
     assert browser.find_element(By.CSS_SELECTOR, '[data-testid="tier-1h-5m"]').text == "ok"

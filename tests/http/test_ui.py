@@ -66,6 +66,11 @@ class Source:
         days = int((end - start) // 86400)
         return [(start + i * 86400, 1.0 - 1.12 * i / days) for i in range(days + 1)]
 
+    async def calendar_history(
+        self, namespace: str, plan: str, slo: str, start: float, end: float
+    ) -> list[tuple[float, float]]:
+        return [(start + 3600 * (i + 0.5), 0.9) for i in range(int((end - start) // 3600))]
+
     def tiers(self, namespace: str, plan: str, slo: str, burn_rates: dict[str, float]) -> list[views.TierState]:
         state = "firing" if burn_rates.get("1h", 0) > 14.4 and burn_rates.get("5m", 0) > 14.4 else "ok"
         return [views.TierState("page", "1h", "5m", 14.4, state)]
@@ -132,6 +137,8 @@ def test_the_slo_page_shows_each_number_of_the_status() -> None:
         assert 'href="../../../../runbooks/shop/checkout/availability"' in detail
         chart = re.search(r'<svg data-testid="budget-chart" data-points="(\d+)"', detail)
         assert chart is not None and int(chart.group(1)) == 31  # 30 days, one point a day
+        calendar = re.search(r'<svg data-testid="calendar-chart" data-points="(\d+)"', detail)
+        assert calendar is not None and int(calendar.group(1)) >= 0
         # The admission decision is a marker, its hostile message escaped inside the SVG's <title>.
         assert "<title>gate checkout: denied: &lt;script&gt;" in detail
         missing = await client.get("/ui/slos/shop/checkout/nope")
@@ -203,3 +210,18 @@ def test_the_budget_chart_maps_time_and_budget_into_the_plot() -> None:
     (marker,) = chart.markers
     assert marker.x == LEFT + (WIDTH - LEFT - RIGHT) / 4 and marker.kind == "gate"
     assert budget_chart([], 0.0, 100.0).points == 0
+
+
+def test_the_calendar_budget_is_weighted_by_traffic_hour_by_hour() -> None:
+    from sre_operator.ui.charts import calendar_budget, month_bounds
+
+    # Hour 1: 100 requests/s, 0.05 errors/s; hour 2: 300 requests/s, 0.6 errors/s (0.05% then 0.2%).
+    errors = [(3600.0, 0.05), (7200.0, 0.6)]
+    requests = [(3600.0, 100.0), (7200.0, 300.0)]
+    assert calendar_budget(errors, requests, 0.001) == [
+        (3600.0, pytest.approx(0.5)),  # 0.05% of a 0.1% budget spent
+        (7200.0, pytest.approx(1 - (0.65 / 400) / 0.001)),  # weighted: 0.1625%, not the mean 0.125%
+    ]
+    assert calendar_budget([], [(3600.0, 10.0)], 0.001) == [(3600.0, 1.0)]  # no errors recorded: none spent
+    start, end = month_bounds(1_772_400_000.0)  # 2026-03-01T21:20:00Z
+    assert (start, end) == (1_772_323_200.0, 1_775_001_600.0)  # 1 March to 1 April, UTC

@@ -46,7 +46,5 @@ def markdown_to_html(markdown: str, title: str) -> str:
     body: str = _markdown().render(markdown)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
-        + body
-        + "</body></html>\n"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n" + body + "</body></html>\n"
     )

@@ -47,6 +47,7 @@ from sre_operator.ui import (
     slo_list,
     window_of,
 )
+from sre_operator.ui.charts import month_bounds
 
 logger = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
@@ -246,6 +247,7 @@ def http_app(
             return error(404, "no such SLO known to this operator")
         now = time.time()
         history = await source.budget_history(namespace, plan, slo, now - seconds(window), now)
+        calendar = await source.calendar_history(namespace, plan, slo, month_bounds(now)[0], now)
         context = slo_detail(
             found,
             namespace,
@@ -255,6 +257,7 @@ def http_app(
             lambda rates: source.tiers(namespace, plan, slo, rates),
             history,
             now,
+            calendar,
         )
         return page("slo.html", context, "../../../")
 

@@ -185,9 +185,11 @@ def as_dicts(rows: Sequence[Any]) -> list[dict[str, Any]]:
     return [asdict(row) for row in rows]
 
 
-def selector(metric: str, **labels: str) -> str:
-    """``metric{label="value",...}`` with every value escaped for PromQL."""
-    return metric + "{" + ", ".join(f"{k}={escape_string(v)}" for k, v in labels.items()) + "}"
+def selector(metric: str, matching: Mapping[str, str] | None = None, **labels: str) -> str:
+    """``metric{label="value",...,label=~"pattern"}`` with every value escaped for PromQL."""
+    matchers = [f"{k}={escape_string(v)}" for k, v in labels.items()]
+    matchers += [f"{k}=~{escape_string(v)}" for k, v in (matching or {}).items()]
+    return metric + "{" + ", ".join(matchers) + "}"
 
 
 def budget_selector(namespace: str, service: str, slo: str) -> str:

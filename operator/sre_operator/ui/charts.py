@@ -69,3 +69,28 @@ def budget_chart(
         end_label=_day(end),
         points=len(budget.split()) if budget else 0,
     )
+
+
+def month_bounds(now: float) -> tuple[float, float]:
+    """The current calendar month in UTC: its first and its last instant (unix seconds)."""
+    moment = datetime.datetime.fromtimestamp(now, datetime.UTC)
+    first = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    return first.timestamp(), following.timestamp()
+
+
+def calendar_budget(
+    errors: Sequence[tuple[float, float]], requests: Sequence[tuple[float, float]], budget: float
+) -> list[tuple[float, float]]:
+    """The budget left since the period began, hour by hour: one minus the errors counted so far over the
+    requests counted so far, over the budget (traffic-weighted, as the SLO window is). ``errors`` and
+    ``requests`` are hourly mean rates at the same instants."""
+    by_time = dict(errors)
+    spent_errors = spent_requests = 0.0
+    found = []
+    for moment, rate in sorted(requests):
+        spent_requests += rate
+        spent_errors += by_time.get(moment, 0.0)
+        if spent_requests > 0 and budget > 0:
+            found.append((moment, 1.0 - spent_errors / spent_requests / budget))
+    return found

@@ -17,7 +17,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sre_operator.durations import seconds
 from sre_operator.kubectl import views
 from sre_operator.timestamps import parse_rfc3339
-from sre_operator.ui.charts import budget_chart
+from sre_operator.ui.charts import budget_chart, month_bounds
 
 SORTABLE = ("namespace", "plan", "slo", "objective", "budget", "burn")
 MAX_QUERY_TEXT = 200
@@ -156,6 +156,7 @@ def slo_detail(
     tiers: Callable[[dict[str, float]], Sequence[views.TierState]] = lambda _: (),
     history: Sequence[tuple[float, float]] = (),
     now: float = 0.0,
+    calendar: Sequence[tuple[float, float]] = (),
 ) -> dict[str, Any] | None:
     for plan in objects.plans:
         meta = plan.get("metadata") or {}
@@ -167,8 +168,12 @@ def slo_detail(
         line = _slo_line(plan, slo, state, objects.gates)
         rates = sorted((state.get("burnRates") or {}).items(), key=lambda item: seconds(item[0]))
         start = now - seconds(line.window)
-        chart = budget_chart(history, start, now, markers_of(objects, namespace, plan_name, slo)) if now else None
+        markers = markers_of(objects, namespace, plan_name, slo)
+        chart = budget_chart(history, start, now, markers) if now else None
+        month = month_bounds(now) if now else None
+        calendar_chart = budget_chart(calendar, month[0], month[1], markers) if month else None
         return {"title": f"{plan_name}/{slo}", "line": line, "burn_rates": rates, "explained": explained, "chart": chart,
+                "calendar_chart": calendar_chart,
                 "tiers": list(tiers(dict(state.get("burnRates") or {}))),
                 "rules": list(state.get("rules") or []), "evaluated_at": str(state.get("evaluatedAt") or "")}  # fmt: skip
     return None

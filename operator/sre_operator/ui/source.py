@@ -23,3 +23,8 @@ class UiSource(Protocol):
     ) -> list[tuple[float, float]]:
         """The remaining budget between ``start`` and ``end`` (unix seconds), from Prometheus; empty when
         there is none or Prometheus cannot say."""
+
+    async def calendar_history(
+        self, namespace: str, plan: str, slo: str, start: float, end: float
+    ) -> list[tuple[float, float]]:
+        """The budget left since ``start``, the calendar period's beginning, hour by hour."""

@@ -171,69 +171,7 @@ def test_a_freeze_lifts_only_after_hold_for(control_plane: ControlPlane, operato
     assert seen[-1][2] == "Open: availability has 5% of its 30d budget left; above 0% for 6s"
 
 
-def test_a_stopped_prometheus_follows_on_unknown_without_flapping(
-    control_plane: ControlPlane, operator: RunningOperator, live_prometheus: LivePrometheus
-) -> None:
-    settled(control_plane, "spent", "Frozen")
-    settled(control_plane, "healthy", "Open")
-    live_prometheus.stop()
-    try:
-        healthy = wait_for(
-            lambda: (lambda s: s if "cannot be read" in s.get("reason", "") else None)(
-                status_of(control_plane, "rgate", "healthy")
-            ),
-            what="the healthy gate saying Prometheus cannot be read",
-        )
-        assert isinstance(healthy, dict)
-        assert healthy["state"] == "Open" and healthy["allowed"] is True
-        assert healthy["reason"].startswith("Open: budget of availability unknown (Prometheus cannot be read: ")
-        assert healthy["reason"].endswith("; policy onUnknown allows releases")
-        spent = status_of(control_plane, "rgate", "spent")
-        assert spent["state"] == "Frozen" and "unknown budgets do not lift a budget freeze" in spent["reason"]
-        first = {name: status_of(control_plane, "rgate", name)["decisionId"] for name in ("healthy", "spent")}
-        time.sleep(5)  # five cycles without Prometheus: the same decisions, no flapping
-        after = {name: status_of(control_plane, "rgate", name) for name in ("healthy", "spent")}
-        assert {name: s["decisionId"] for name, s in after.items()} == first
-        assert after["healthy"]["reason"] == healthy["reason"]
-        slo = status_of(control_plane, "srp", "healthy")["slos"]["availability"]
-        assert slo["unknown"].startswith("Prometheus cannot be read")
-    finally:
-        live_prometheus.start()
-
-
-def series(operator: RunningOperator, *fragments: str) -> list[str]:
-    """The lines of /metrics (one scrape) that hold every fragment."""
-    _, text = operator.get("/metrics")
-    return [line for line in text.splitlines() if not line.startswith("#") and all(f in line for f in fragments)]
-
-
-def test_what_is_deleted_leaves_the_metrics_at_the_next_scrape(
-    control_plane: ControlPlane, operator: RunningOperator
-) -> None:
-    spent = ('namespace="budgets"', 'service="spent"')
-    recovering = ('service="recovering"', 'slo="availability"')
-    wait_for(lambda: series(operator, "sre_operator_slo_error_budget_remaining_ratio", *spent), what="spent's budget")
-    wait_for(lambda: series(operator, "sre_operator_slo_", *recovering), what="recovering's budget")
-    assert series(operator, "sre_operator_gate_state", 'gate="healthy"')
-
-    renamed = plan_document("recovering")
-    renamed["spec"]["slos"][0]["name"] = "availability-renamed"
-    assert control_plane.apply([renamed]).returncode == 0
-    assert control_plane.kubectl("-n", NAMESPACE, "delete", "rgate", "healthy").returncode == 0
-    assert control_plane.kubectl("-n", NAMESPACE, "delete", "srp", "spent", "--wait=false").returncode == 0
-
-    # Gone as soon as the operator has seen each change: at the next scrape, not the next cycle.
-    wait_for(lambda: not series(operator, "sre_operator_slo_", *recovering), timeout=5, what="the removed SLO gone")
-    wait_for(lambda: not series(operator, 'gate="healthy"'), timeout=5, what="the deleted gate gone")
-    wait_for(lambda: not series(operator, "sre_operator_slo_", *spent), timeout=5, what="the deleted plan gone")
-    time.sleep(3)  # three more evaluation cycles bring none of them back
-    assert series(operator, "sre_operator_slo_", *recovering) == []
-    assert series(operator, 'gate="healthy"') == []
-    assert series(operator, "sre_operator_slo_", *spent) == []
-    assert series(operator, "sre_operator_gate_state", 'gate="spent"'), "what still exists stays"
-
-
-# The web view in a real browser: Debian's Chromium, headless, driven by Selenium through Debian's chromedriver.
+# The web view in a real browser (before the tests below stop Prometheus and delete plans): Debian's Chromium, headless, driven by Selenium through Debian's chromedriver.
 HOSTILE = """<script>alert(1)</script> "quoted" 'single' {{ 7*191 }} javascript:alert(1)"""
 ARTEFACTS = Path(os.environ.get("SRE_OPERATOR_ARTEFACTS", Path(__file__).resolve().parents[2] / "test-artefacts"))
 AXE = Path(__file__).resolve().parents[1] / "data" / "axe" / "axe.min.js"
@@ -362,3 +300,65 @@ def test_the_web_view_in_a_real_browser(control_plane: ControlPlane, operator: R
     assert browser.find_element(By.CSS_SELECTOR, '[data-testid="slo-count"]').text == before
     assert before.startswith("1 of ")
     browser.save_screenshot(str(folder / "slos-filtered.png"))
+
+
+def test_a_stopped_prometheus_follows_on_unknown_without_flapping(
+    control_plane: ControlPlane, operator: RunningOperator, live_prometheus: LivePrometheus
+) -> None:
+    settled(control_plane, "spent", "Frozen")
+    settled(control_plane, "healthy", "Open")
+    live_prometheus.stop()
+    try:
+        healthy = wait_for(
+            lambda: (lambda s: s if "cannot be read" in s.get("reason", "") else None)(
+                status_of(control_plane, "rgate", "healthy")
+            ),
+            what="the healthy gate saying Prometheus cannot be read",
+        )
+        assert isinstance(healthy, dict)
+        assert healthy["state"] == "Open" and healthy["allowed"] is True
+        assert healthy["reason"].startswith("Open: budget of availability unknown (Prometheus cannot be read: ")
+        assert healthy["reason"].endswith("; policy onUnknown allows releases")
+        spent = status_of(control_plane, "rgate", "spent")
+        assert spent["state"] == "Frozen" and "unknown budgets do not lift a budget freeze" in spent["reason"]
+        first = {name: status_of(control_plane, "rgate", name)["decisionId"] for name in ("healthy", "spent")}
+        time.sleep(5)  # five cycles without Prometheus: the same decisions, no flapping
+        after = {name: status_of(control_plane, "rgate", name) for name in ("healthy", "spent")}
+        assert {name: s["decisionId"] for name, s in after.items()} == first
+        assert after["healthy"]["reason"] == healthy["reason"]
+        slo = status_of(control_plane, "srp", "healthy")["slos"]["availability"]
+        assert slo["unknown"].startswith("Prometheus cannot be read")
+    finally:
+        live_prometheus.start()
+
+
+def series(operator: RunningOperator, *fragments: str) -> list[str]:
+    """The lines of /metrics (one scrape) that hold every fragment."""
+    _, text = operator.get("/metrics")
+    return [line for line in text.splitlines() if not line.startswith("#") and all(f in line for f in fragments)]
+
+
+def test_what_is_deleted_leaves_the_metrics_at_the_next_scrape(
+    control_plane: ControlPlane, operator: RunningOperator
+) -> None:
+    spent = ('namespace="budgets"', 'service="spent"')
+    recovering = ('service="recovering"', 'slo="availability"')
+    wait_for(lambda: series(operator, "sre_operator_slo_error_budget_remaining_ratio", *spent), what="spent's budget")
+    wait_for(lambda: series(operator, "sre_operator_slo_", *recovering), what="recovering's budget")
+    assert series(operator, "sre_operator_gate_state", 'gate="healthy"')
+
+    renamed = plan_document("recovering")
+    renamed["spec"]["slos"][0]["name"] = "availability-renamed"
+    assert control_plane.apply([renamed]).returncode == 0
+    assert control_plane.kubectl("-n", NAMESPACE, "delete", "rgate", "healthy").returncode == 0
+    assert control_plane.kubectl("-n", NAMESPACE, "delete", "srp", "spent", "--wait=false").returncode == 0
+
+    # Gone as soon as the operator has seen each change: at the next scrape, not the next cycle.
+    wait_for(lambda: not series(operator, "sre_operator_slo_", *recovering), timeout=5, what="the removed SLO gone")
+    wait_for(lambda: not series(operator, 'gate="healthy"'), timeout=5, what="the deleted gate gone")
+    wait_for(lambda: not series(operator, "sre_operator_slo_", *spent), timeout=5, what="the deleted plan gone")
+    time.sleep(3)  # three more evaluation cycles bring none of them back
+    assert series(operator, "sre_operator_slo_", *recovering) == []
+    assert series(operator, 'gate="healthy"') == []
+    assert series(operator, "sre_operator_slo_", *spent) == []
+    assert series(operator, "sre_operator_gate_state", 'gate="spent"'), "what still exists stays"

@@ -142,3 +142,20 @@ def test_each_tier_has_its_workbook_threshold_and_fires_only_when_both_windows_b
         ("ticket", "3d", "6h", 1.0, "unknown"),  # 3d not read
     ]
     assert views.tier_states(plan, "nope", rates) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        ({"state": "Open", "allowed": True}, 0),
+        ({"state": "Frozen", "allowed": False}, 1),
+        ({"state": "Frozen", "allowed": True}, 0),  # dryRun: reported, not enforced
+        ({"state": "Evaluating", "allowed": True}, 2),
+        ({"state": "Invalid", "allowed": True}, 2),
+        ({}, 2),
+    ],
+)
+def test_status_exits_zero_only_when_rollouts_are_admitted(status: dict[str, Any], code: int) -> None:
+    from sre_operator.kubectl.cli import _exit_code
+
+    assert _exit_code({"status": status}) == code

@@ -108,11 +108,13 @@ def cmd_why(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _exit_code(gate: dict[str, Any]) -> int:
+    """0 when the gate admits rollouts (Open, or Frozen in dryRun mode, which only reports), 1 when it holds
+    them, 2 while it has no decision (Evaluating, Invalid)."""
     status = gate.get("status") or {}
     state = status.get("state") or "Evaluating"
-    if state == "Open" or (state != "Frozen" and status.get("allowed") and state != "Evaluating"):
-        return EXIT_OPEN
-    return EXIT_FROZEN if state == "Frozen" else EXIT_UNDECIDED
+    if state not in ("Open", "Frozen"):
+        return EXIT_UNDECIDED
+    return EXIT_OPEN if status.get("allowed", state == "Open") else EXIT_FROZEN
 
 
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -48,7 +48,6 @@ class SloLine:
     time_left: str = ""
     exhaustion: str = ""
     bar: int = 0
-    tags: tuple[str, ...] = field(default_factory=tuple)
 
 
 def human(total_seconds: float) -> str:

@@ -85,6 +85,15 @@ def _gate_state(gates: Sequence[Mapping[str, Any]]) -> str:
     return ",".join(f"{name}={state}" for state, name in states)
 
 
+def gates_by_plan(gates: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], list[Mapping[str, Any]]]:
+    """Gates grouped by the (namespace, plan) they hold, so a listing looks each plan's up once."""
+    found: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for gate in gates:
+        plan = str(((gate.get("spec") or {}).get("planRef") or {}).get("name", ""))
+        found.setdefault((_meta(gate)[0], plan), []).append(gate)
+    return found
+
+
 def gate_state_of(gates: Iterable[Mapping[str, Any]], namespace: str, plan: str, slo: str) -> str:
     """The state of each gate that holds ``slo`` of ``plan``, worst first (``<none>`` when none does)."""
     return _gate_state(_gates_of(gates, namespace, plan, slo))
@@ -93,6 +102,7 @@ def gate_state_of(gates: Iterable[Mapping[str, Any]], namespace: str, plan: str,
 def slo_rows(plans: Iterable[Mapping[str, Any]], gates: Sequence[Mapping[str, Any]]) -> list[SloRow]:
     """One row per SLO of every plan, as the plans' status says, with the state of the gates it holds."""
     rows = []
+    held = gates_by_plan(gates)
     for plan in plans:
         namespace, name = _meta(plan)
         slos: Mapping[str, Any] = (plan.get("status") or {}).get("slos") or {}
@@ -107,7 +117,7 @@ def slo_rows(plans: Iterable[Mapping[str, Any]], gates: Sequence[Mapping[str, An
                     window=str(state.get("window") or UNKNOWN),
                     budget=percent(state.get("budgetRemaining")),
                     burn_1h=UNKNOWN if burn is None else f"{burn:.2f}x",
-                    gate=gate_state_of(gates, namespace, name, slo),
+                    gate=gate_state_of(held.get((namespace, name), ()), namespace, name, slo),
                     why_unknown=str(state.get("unknown") or ""),
                 )
             )

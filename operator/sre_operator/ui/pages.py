@@ -95,9 +95,12 @@ def _slo_line(
 
 def slo_lines(objects: UiObjects) -> list[SloLine]:
     lines = []
+    held = views.gates_by_plan(objects.gates)
     for plan in objects.plans:
+        meta = plan.get("metadata") or {}
+        gates = held.get((str(meta.get("namespace", "")), str(meta.get("name", ""))), [])
         for slo, state in sorted(((plan.get("status") or {}).get("slos") or {}).items()):
-            lines.append(_slo_line(plan, slo, state, objects.gates))
+            lines.append(_slo_line(plan, slo, state, gates))
     return lines
 
 

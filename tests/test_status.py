@@ -162,3 +162,34 @@ def test_an_incident_status_is_checked_too() -> None:
 
     status = {"state": "Open", "slos": ["availability"], "timeline": [{"at": "2026-12-01T00:00:00Z", "event": "x"}]}
     assert checked_status("Incident", status) is status
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("case", "before", "state", "override", "events"),
+    [
+        ("nothing changed", {"state": "Open"}, "Open", "", []),
+        ("first decision", {}, "Open", "", ["Open"]),
+        ("a freeze", {"state": "Open"}, "Frozen", "", ["Frozen"]),
+        ("an override starts", {"state": "Frozen"}, "Frozen", "by alice until T: fix", ["override-started"]),
+        ("it ends", {"state": "Frozen", "override": "by alice until T: fix"}, "Frozen", "", ["override-ended"]),
+        (
+            "one replaces another as the gate reopens",
+            {"state": "Frozen", "override": "by alice until T: fix"},
+            "Open",
+            "by bob until T: more",
+            ["override-ended", "override-started", "Open"],
+        ),
+    ],
+)
+def test_a_gate_history_keeps_each_change_of_state_and_override(
+    case: str, before: dict[str, Any], state: str, override: str, events: list[str]
+) -> None:
+    from sre_operator.status import HISTORY_KEPT, gate_history
+
+    older = [{"at": "2026-11-01T00:00:00Z", "event": "Evaluating", "message": "first"}]
+    history = gate_history({**before, "history": older}, state, "why", override, "2026-12-02T10:00:00Z")
+    assert [entry["event"] for entry in history] == [*events, "Evaluating"], case
+    assert all(entry["at"] == "2026-12-02T10:00:00Z" for entry in history[: len(events)])
+    long = [{"at": "t", "event": "Open", "message": ""}] * HISTORY_KEPT
+    assert len(gate_history({"state": "Open", "history": long}, "Frozen", "why", "", "now")) == HISTORY_KEPT

@@ -224,7 +224,7 @@ def gate_status(
     problems: Sequence[Problem] = (),
     paused: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """A gate's whole status after a decision (``lastDecisions`` is kept as it was).
+    """A gate's whole status after a decision (``lastDecisions`` is kept as it was, ``history`` grows).
 
     With ``problems`` the current spec is invalid and the decision comes from the last valid one."""
     valid = decision.state != "Invalid" and not problems
@@ -246,9 +246,11 @@ def gate_status(
             f"Override {_override_line(decision.override)}" if decision.override else "No active override.",
         ),
     ]
+    override = _override_line(decision.override) if decision.override else ""
     return {
         "observedGeneration": generation,
         "conditions": merge_conditions(previous.get("conditions") or [], updates, generation, now),
+        "history": gate_history(previous, decision.state, decision.reason, override, now),
         "state": decision.state,
         "allowed": decision.allowed,
         "reason": decision.reason,
@@ -260,10 +262,27 @@ def gate_status(
         "rule": decision.rule,
         "frozenBy": decision.frozen_by,
         "recoveringSince": rfc3339(decision.recovering_since) if decision.recovering_since else "",
-        "override": _override_line(decision.override) if decision.override else "",
+        "override": override,
         "expiredOverrides": [_override_line(o) for o in decision.expired_overrides],
         "paused": list(paused),
     }
+
+
+HISTORY_KEPT = 20
+
+
+def gate_history(previous: dict[str, Any], state: str, reason: str, override: str, now: str) -> list[dict[str, str]]:
+    """``status.history``, newest first: each change of state and each override starting or ending, kept
+    short. The web view marks them on the SLO's budget charts."""
+    entries = []
+    if previous.get("override", "") != override:
+        if previous.get("override"):
+            entries.append({"at": now, "event": "override-ended", "message": f"override {previous['override']}"})
+        if override:
+            entries.append({"at": now, "event": "override-started", "message": f"override {override}"})
+    if previous.get("state", "") != state:
+        entries.append({"at": now, "event": state, "message": reason})
+    return [*entries, *(previous.get("history") or [])][:HISTORY_KEPT]
 
 
 def with_admission(previous: dict[str, Any], entries: Sequence[dict[str, str]]) -> list[dict[str, str]]:

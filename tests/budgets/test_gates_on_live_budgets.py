@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from sre_operator.ui.charts import month_bounds
-from tests.budgets.conftest import NAMESPACE, TRAFFIC, plan_document
+from tests.budgets.conftest import NAMESPACE, OBJECTIVE, TRAFFIC, plan_document
 from tests.support.controlplane import ControlPlane
 from tests.support.operator import RunningOperator, operator_in_process, wait_for
 from tests.support.prometheus import LivePrometheus
@@ -279,6 +279,18 @@ def test_the_web_view_in_a_real_browser(control_plane: ControlPlane, operator: R
             calendar.get_attribute("data-points"),
             hours,
         )
+    # The SLI over the last hour follows from the status' 1h burn rate: errors at 0.2% against 99.9%, 2x.
+    spent = statuses["spent"]["slos"]["availability"]
+    sli = browser.find_element(By.CSS_SELECTOR, '[data-testid="sli"]').text
+    assert sli == f"{(1 - spent['burnRates']['1h'] * (1 - OBJECTIVE / 100)) * 100:.3f}%" == "99.800%"
+    # The SLI chart: a point every 3 hours of the 30 backfilled days, against the objective.
+    points = int(browser.find_element(By.CSS_SELECTOR, '[data-testid="sli-chart"]').get_attribute("data-points"))
+    assert 230 <= points <= 240, points
+    # 30 days of steady traffic recorded: the window is covered and 10 requests a second are plenty.
+    assert browser.find_element(By.CSS_SELECTOR, '[data-testid="quality"]').text == "ok"
+    # The spent gate froze during this module: its history puts a marker on the rolling window's chart.
+    froze = browser.find_elements(By.CSS_SELECTOR, '[data-testid="budget-chart"] line[data-kind="gate"] title')
+    assert any(": Frozen: " in marker.get_attribute("textContent") for marker in froze), froze
     # Twice the budget's rate everywhere: above the 3d/6h ticket tier's 1x, below every page tier.
     assert browser.find_element(By.CSS_SELECTOR, '[data-testid="tier-3d-6h"]').text == "firing"
     assert browser.find_element(By.CSS_SELECTOR, '[data-testid="tier-1h-5m"]').text == "ok"

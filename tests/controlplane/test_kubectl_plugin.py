@@ -56,11 +56,34 @@ def documents(on_unknown: str) -> list[dict[str, Any]]:
     return [plan, policy, gate]
 
 
-def kubectl_sre(plane: ControlPlane, *args: str, kubeconfig: Path | None = None) -> subprocess.CompletedProcess[str]:
+def kubectl_sre_command(plane: ControlPlane, *args: str, kubeconfig: Path | None = None) -> dict[str, Any]:
     """``kubectl sre ...``: kubectl itself, with the plugin's folder (this virtual environment's) on PATH."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     command = [str(plane.binaries / "kubectl"), "sre", *args, "--kubeconfig", str(kubeconfig or plane.kubeconfig)]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+    return {"args": command, "env": env, "text": True}
+
+
+def kubectl_sre(plane: ControlPlane, *args: str, kubeconfig: Path | None = None) -> subprocess.CompletedProcess[str]:
+    command = kubectl_sre_command(plane, *args, kubeconfig=kubeconfig)
+    return subprocess.run(**command, capture_output=True, timeout=120, check=False)
+
+
+class Watching:
+    """``kubectl sre get ... -w`` running, its lines collected as it prints them."""
+
+    def __init__(self, plane: ControlPlane, *args: str) -> None:
+        self.process = subprocess.Popen(**kubectl_sre_command(plane, *args), stdout=subprocess.PIPE)
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
 
 
 def gate_status(plane: ControlPlane) -> dict[str, Any]:
@@ -92,7 +115,11 @@ def test_status_override_and_why_through_kubectl(control_plane: ControlPlane) ->
         (row,) = json.loads(listed.stdout)
         assert (row["name"], row["state"], row["allowed"]) == ("checkout", "Frozen", "false")
 
-        # --wait returns 0 once the gate opens: an override added meanwhile by alice opens it.
+        # --wait returns 0 once the gate opens: an override added meanwhile by alice opens it. A `get -w` started
+        # before prints the gate's row again when it changes.
+        watching = Watching(plane, "get", "gates", "-n", NAMESPACE, "-w")
+        wait_for(lambda: any("Frozen" in line for line in watching.lines), timeout=30, what="the watched table")
+        assert watching.lines[0].split()[:3] == ["NAME", "STATE", "BUDGET"]
         waiting: list[subprocess.CompletedProcess[str]] = []
         waiter = threading.Thread(
             target=lambda: waiting.append(
@@ -108,6 +135,12 @@ def test_status_override_and_why_through_kubectl(control_plane: ControlPlane) ->
         waiter.join(120)
         assert waiting and waiting[0].returncode == 0, waiting and waiting[0].stdout
         assert waiting[0].stdout.startswith("checkout: Open:")
+        try:
+            wait_for(lambda: watching.lines[-1].split()[:2] == ["checkout", "Open"], timeout=30, what="the row again")
+            assert watching.process.poll() is None, "-w keeps watching"
+            assert not any(line.startswith("NAME") for line in watching.lines[1:]), "rows again, not a new table"
+        finally:
+            watching.stop()
 
         gate = json.loads(plane.kubectl("-n", NAMESPACE, "get", "releasegate", "checkout", "-o", "json").stdout)
         (override,) = gate["spec"]["overrides"]
@@ -123,6 +156,9 @@ def test_status_override_and_why_through_kubectl(control_plane: ControlPlane) ->
             e["message"] for e in json.loads(events.stdout)["items"] if e["involvedObject"]["name"] == "checkout"
         ]
         assert any(f"override by {AUTHOR} until {override['expires']}" in m for m in messages), messages
+        # The gate's history keeps the freeze, the override's start and the reopening, newest first.
+        events_kept = [entry["event"] for entry in status["history"]]
+        assert events_kept[:2] == ["override-started", "Open"] and "Frozen" in events_kept[2:], status["history"]
 
         opened = kubectl_sre(plane, "status", "checkout", "-n", NAMESPACE)
         assert opened.returncode == 0, opened.stdout

@@ -128,6 +128,14 @@ def test_verdicts(case: str, request_: dict[str, Any], gates: list[GateView], al
     assert judge(request_, gates).allowed is allowed, case
 
 
+def test_a_release_through_an_open_gate_is_recorded_and_a_scale_is_not() -> None:
+    verdict = judge(new_image(), [gate("Open")])
+    assert verdict.allowed and [(r.outcome, r.message) for r in verdict.records] == [
+        ("admitted", "Deployment checkout-api admitted: the gate is Open")
+    ]
+    assert judge(scaled(), [gate("Open")]).records == ()
+
+
 def test_a_denial_names_the_gate_its_reason_and_what_is_still_admitted() -> None:
     verdict = judge(new_image(), [gate()])
     assert verdict.message.startswith(

@@ -4,10 +4,12 @@ stays text."""
 
 from __future__ import annotations
 
+import datetime
 import re
 import time
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -15,8 +17,16 @@ from aiohttp.test_utils import TestClient
 from sre_operator.gates.book import GateBook
 from sre_operator.http import Health, Metrics, http_app
 from sre_operator.kubectl import views
-from sre_operator.ui import UiObjects, slo_list
+from sre_operator.timestamps import rfc3339
+from sre_operator.ui import Coverage, SloHistory, SloKey, UiObjects, slo_list
+from sre_operator.ui.charts import month_bounds
 from tests.http.test_endpoints import call
+
+
+def hours_ago(hours: float) -> str:
+    """A moment inside every chart's window, however long after this was written the test runs."""
+    return rfc3339(datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=hours))
+
 
 HOSTILE = """<script>alert(1)</script> "quoted" 'single' {{ 7*191 }} javascript:alert(1) <a href="javascript:x">x</a>"""
 
@@ -39,15 +49,18 @@ OBJECTS = UiObjects(
     gates=[{
         "metadata": {"namespace": "shop", "name": "checkout"},
         "spec": {"planRef": {"name": "checkout"}, "slos": ["availability"],
-                 "overrides": [{"reason": HOSTILE, "by": "alice", "expires": "2026-12-01T18:00:00Z"}]},
+                 "overrides": [{"reason": HOSTILE, "by": "alice", "expires": hours_ago(-2)}]},
         "status": {"state": "Frozen", "allowed": False, "reason": HOSTILE, "budgetRemaining": -0.12,
-                   "lastDecisions": [{"at": "2026-12-01T10:00:00Z", "outcome": "denied", "message": HOSTILE,
-                                      "user": "bob"}]},
+                   "lastDecisions": [{"at": hours_ago(3), "outcome": "denied", "message": HOSTILE,
+                                      "user": "bob"}],
+                   "history": [{"at": hours_ago(1), "event": "override-started", "message": f"override by alice: {HOSTILE}"},
+                               {"at": hours_ago(50), "event": "Frozen", "message": HOSTILE},
+                               {"at": hours_ago(400), "event": "Open", "message": "budget 80% left"}]},
     }],
     incidents=[{
         "metadata": {"namespace": "shop", "name": "checkout-20261201-1000-availability"},
         "spec": {"planRef": {"name": "checkout"}, "severity": "SEV2", "postmortem": {"state": "Draft"}},
-        "status": {"state": "Open", "budgetSpent": "23%", "startedAt": "2026-12-01T10:00:00Z"},
+        "status": {"state": "Open", "budgetSpent": "23%", "startedAt": hours_ago(50)},
     }],
 )  # fmt: skip
 
@@ -59,17 +72,20 @@ class Source:
     def explain(self, namespace: str, plan: str, slo: str) -> list[str]:
         return [f"record x:\n  sum(rate(http_requests_total{{job={HOSTILE!r}}}[5m]))"]
 
-    async def budget_history(
-        self, namespace: str, plan: str, slo: str, start: float, end: float
-    ) -> list[tuple[float, float]]:
-        # A budget spent steadily over the window, from 100% down to -12%, one point a day.
-        days = int((end - start) // 86400)
-        return [(start + i * 86400, 1.0 - 1.12 * i / days) for i in range(days + 1)]
+    async def history(self, namespace: str, plan: str, slo: str, now: float) -> SloHistory:
+        # A budget spent steadily over the window, from 100% down to -12%, one point a day; the calendar month
+        # at 90% every hour; an SLI at 99.95% every 3 hours but one bad step at 99.5%.
+        start = now - 30 * 86400
+        budget = [(start + i * 86400, 1.0 - 1.12 * i / 30) for i in range(31)]
+        month_start = month_bounds(now)[0]
+        calendar = [(month_start + 3600 * (i + 0.5), 0.9) for i in range(int((now - month_start) // 3600))]
+        sli = [(start + 10800 * (i + 1), 0.995 if i == 100 else 0.9995) for i in range(240)]
+        return SloHistory(now, budget, calendar, sli, 10800.0)
 
-    async def calendar_history(
-        self, namespace: str, plan: str, slo: str, start: float, end: float
-    ) -> list[tuple[float, float]]:
-        return [(start + 3600 * (i + 0.5), 0.9) for i in range(int((end - start) // 3600))]
+    async def coverage(self, objects: UiObjects) -> dict[SloKey, Coverage]:
+        # latency: 10 days of a 30-day window recorded, with 5,000 requests (50 errors allowed at 99%).
+        return {("shop", "checkout", "latency"): Coverage(hours=240.0, requests=5000.0),
+                ("shop", "checkout", "availability"): Coverage(hours=720.0, requests=2.6e7)}  # fmt: skip
 
     def tiers(self, namespace: str, plan: str, slo: str, burn_rates: dict[str, float]) -> list[views.TierState]:
         state = "firing" if burn_rates.get("1h", 0) > 14.4 and burn_rates.get("5m", 0) > 14.4 else "ok"
@@ -139,8 +155,28 @@ def test_the_slo_page_shows_each_number_of_the_status() -> None:
         assert chart is not None and int(chart.group(1)) == 31  # 30 days, one point a day
         calendar = re.search(r'<svg data-testid="calendar-chart" data-points="(\d+)"', detail)
         assert calendar is not None and int(calendar.group(1)) >= 0
-        # The admission decision is a marker, its hostile message escaped inside the SVG's <title>.
+        # The admission decision is a marker, its hostile message escaped inside the SVG's <title>; so are each
+        # change of the gate's state and the override's start, from the gate's history.
         assert "<title>gate checkout: denied: &lt;script&gt;" in detail
+        rolling = detail[detail.index('data-testid="budget-chart"') : detail.index("</svg>")]
+        # In time order; the override's end, two hours from now, is past the chart's end.
+        assert re.findall(r'data-kind="(\w+)"', rolling) == ["gate", "gate", "admission", "override"]
+        assert "<title>gate checkout: Frozen: &lt;script&gt;" in rolling
+        assert "<title>gate checkout: override-started: override by alice: &lt;script&gt;" in rolling
+        # The SLI: over the last hour from the 1h burn rate (14.5 x 0.1% of errors), over the window from the
+        # budget (112% of 0.1% spent); its chart has the objective and a point every 3 hours.
+        assert 'data-testid="sli">98.550%' in detail and "99.888% over 30d" in detail
+        sli = re.search(r'<svg data-testid="sli-chart" data-points="(\d+)"', detail)
+        assert sli is not None and int(sli.group(1)) == 240 and "objective: 99.9%" in detail
+        # Data quality from what Prometheus holds: the latency SLO's window is a third recorded, and at 99% its
+        # 5,000 requests allow 50 errors: one error spends 2% of the budget.
+        assert re.search(r'data-testid="sli-shop-checkout-latency">99.500%<', text)
+        latency = re.search(r'data-testid="quality-shop-checkout-latency">([^<]*)<', text)
+        assert latency is not None and latency.group(1) == (
+            "window not yet covered: 10.0 days of 30d recorded; "
+            "too few requests: 5000 in the window, one error spends 2% of the budget"
+        )
+        assert re.search(r'data-testid="quality-shop-checkout-availability">ok<', text)
         missing = await client.get("/ui/slos/shop/checkout/nope")
         assert missing.status == 404 and (await missing.json())["error"]
 
@@ -201,15 +237,30 @@ def test_the_budget_chart_maps_time_and_budget_into_the_plot() -> None:
     from sre_operator.ui.charts import HEIGHT, LEFT, RIGHT, WIDTH, budget_chart
 
     chart = budget_chart([(0.0, 1.0), (50.0, 0.0), (100.0, -0.5), (200.0, 0.3)], 0.0, 100.0, [(25.0, "frozen", "gate")])
-    points = [tuple(float(n) for n in p.split(",")) for p in chart.budget.split()]
+    points = [tuple(float(n) for n in p.split(",")) for p in chart.line.split()]
     assert len(points) == 3 and chart.points == 3  # the point after the end is left out
     assert points[0][0] == LEFT and points[-1][0] == WIDTH - RIGHT
-    assert points[0][1] == chart.top_y and points[1][1] == chart.zero_y and points[2][1] == chart.bottom_y
-    assert chart.bottom_label == "-50%" and chart.bottom_y < HEIGHT
-    assert chart.ideal == f"{LEFT},{chart.top_y} {WIDTH - RIGHT},{chart.zero_y}"
+    top, zero, bottom = chart.guides
+    assert (top.label, zero.label, bottom.label) == ("100%", "0%", "-50%")
+    assert points[0][1] == top.y and points[1][1] == zero.y and points[2][1] == bottom.y < HEIGHT
+    assert chart.reference == f"{LEFT},{top.y} {WIDTH - RIGHT},{zero.y}"  # the ideal burn-down
     (marker,) = chart.markers
     assert marker.x == LEFT + (WIDTH - LEFT - RIGHT) / 4 and marker.kind == "gate"
     assert budget_chart([], 0.0, 100.0).points == 0
+
+
+def test_the_sli_chart_draws_the_objective_and_reaches_down_to_the_worst_point() -> None:
+    from sre_operator.ui.charts import sli_chart, sli_points
+
+    steady = sli_chart([(0.0, 0.9995), (50.0, 0.9999)], 0.999, 0.0, 100.0)
+    assert [guide.label for guide in steady.guides] == ["100%", "99.9%", "99.7%"]  # twice the budget below
+    objective_y = steady.guides[1].y
+    assert steady.reference.split()[0].endswith(f",{objective_y}") and steady.reference_title == "objective: 99.9%"
+    bad = sli_chart([(0.0, 0.9995), (50.0, 0.95)], 0.999, 0.0, 100.0)
+    assert bad.guides[-1].label == "95%"  # the worst hour stays on the plot
+    assert bad.line.split()[1].endswith(f",{bad.guides[-1].y}")
+    # Each step's SLI is its errors over its requests; a step without requests has none.
+    assert sli_points([(1.0, 0.5)], [(1.0, 1000.0), (2.0, 0.0)]) == [(1.0, 0.9995)]
 
 
 def test_the_calendar_budget_is_weighted_by_traffic_hour_by_hour() -> None:
@@ -225,3 +276,58 @@ def test_the_calendar_budget_is_weighted_by_traffic_hour_by_hour() -> None:
     assert calendar_budget([], [(3600.0, 10.0)], 0.001) == [(3600.0, 1.0)]  # no errors recorded: none spent
     start, end = month_bounds(1_772_400_000.0)  # 2026-03-01T21:20:00Z
     assert (start, end) == (1_772_323_200.0, 1_775_001_600.0)  # 1 March to 1 April, UTC
+
+
+# Times, windows and numbers the operator writes, and object names, which the API server refuses unless they are
+# DNS names; every other string gets markup.
+STRUCTURED = {"window", "at", "since", "expires", "startedAt", "writtenAt", "namespace", "name"}
+INJECTED = '"><img src=x onerror=alert(1)><svg onload=alert(2)>'
+
+
+def hostile(value: Any, key: str = "") -> Any:
+    """Every piece of text of an object with markup appended, as a plan or a status could carry it."""
+    if isinstance(value, dict):
+        return {k: hostile(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [hostile(v, key) for v in value]
+    if isinstance(value, str) and key not in STRUCTURED:
+        return value + INJECTED
+    return value
+
+
+class Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.handlers: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.handlers += [name for name, _ in attrs if name.startswith("on")]
+
+
+def test_markup_in_every_text_field_stays_text_on_every_page() -> None:
+    objects = hostile(
+        {"plans": list(OBJECTS.plans), "gates": list(OBJECTS.gates), "incidents": list(OBJECTS.incidents)}
+    )
+    incident = objects["incidents"][0]
+    incident["status"]["postmortemDraft"] = "draft" + INJECTED
+
+    class HostileSource(Source):
+        def objects(self) -> UiObjects:
+            return UiObjects(**objects)
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        namespace, plan = objects["plans"][0]["metadata"]["namespace"], objects["plans"][0]["metadata"]["name"]
+        slo = next(iter(objects["plans"][0]["status"]["slos"]))
+        detail = f"/ui/slos/{quote(namespace, safe='')}/{quote(plan, safe='')}/{quote(slo, safe='')}"
+        for path in ["/ui/", "/ui/gates", "/ui/incidents", "/ui/reports", detail]:
+            answer = await client.get(path)
+            assert answer.status == 200, path
+            text = await answer.text()
+            tags = Tags()
+            tags.feed(text)
+            assert not tags.handlers and "img" not in tags.tags and "script" not in tags.tags, path
+            assert "&lt;img src=x onerror=alert(1)&gt;" in text, path  # shown, as text
+
+    call(http_app(GateBook(), Metrics(), Health(), ui=HostileSource()), check)

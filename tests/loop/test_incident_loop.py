@@ -9,6 +9,7 @@ It takes about eight minutes: the page resolves only once the burst has left the
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import datetime
 import http.server
@@ -273,15 +274,27 @@ def when(stamp: str) -> float:
 
 def budget_by_hand(loop: Loop, started_at: str, resolved_at: str) -> float:
     """The share of the 30-day budget the incident spent, from the traffic's own counters: the mean of the
-    tiles' error rates (each evaluation's last minute) while the page fired, times the span, over the errors
-    the window allows (0.1% of 30 days of steady requests). Only the evaluation times come from Prometheus."""
+    tiles' error rates while the page fired, times the span, over the errors the window allows (0.1% of 30
+    days of steady requests). A tile is the errors between the last scrapes at or before an evaluation and a
+    minute earlier: scrapes land up to a second before an evaluation, and at 10 errors a second during the
+    burst that second is 2% of the span's errors. Only the evaluation and scrape times come from Prometheus."""
     started, ended = when(started_at), when(resolved_at)
     span = max(60, -(-(ended - started) // 60) * 60)
     recorded = f'{names.SLI_RATE}{{namespace="{NAMESPACE}", service="{SERVICE}", {names.LABEL_SLI}="errors"}}'
     (series,) = loop.prometheus.query(f"{recorded}[{span:.0f}s] @ {ended:.0f}")
     moments = [float(t) for t, _ in series["values"]]
     assert len(moments) >= span // 60, f"evaluations missing in the span: {moments}"
-    rates = [(loop.traffic.errors(t) - loop.traffic.errors(t - TILE_SECONDS)) / TILE_SECONDS for t in moments]
+    raw = f'http_requests_total{{job="{SERVICE}", code="500"}}'
+    (samples,) = loop.prometheus.query(f"{raw}[{span + 2 * TILE_SECONDS:.0f}s] @ {ended:.0f}")
+    scraped = [float(t) for t, _ in samples["values"]]
+
+    def last_scrape(at: float) -> float:
+        return scraped[bisect.bisect_right(scraped, at) - 1]
+
+    rates = [
+        (loop.traffic.errors(last_scrape(t)) - loop.traffic.errors(last_scrape(t - TILE_SECONDS))) / TILE_SECONDS
+        for t in moments
+    ]
     errors_in_span = sum(rates) / len(rates) * span
     allowed = (1 - OBJECTIVE / 100) * REQUESTS_PER_SECOND * HISTORY_DAYS * DAY
     return errors_in_span / allowed

@@ -24,7 +24,7 @@ CHANGE_CLASS_ANNOTATION = f"{API_GROUP}/change-class"
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 REVISION_LABELS = ("pod-template-hash", "controller-revision-hash", "rollouts-pod-template-hash")
 
-Outcome = Literal["denied", "exception", "override", "dry-run"]
+Outcome = Literal["admitted", "denied", "exception", "override", "dry-run"]
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,7 @@ def judge(
     rollback: bool | None = None
     for gate in matching:
         if gate.state != "Frozen":
+            records.append(Record(gate, "admitted", f"{what} admitted: the gate is {gate.state}"))
             continue
         if gate.override_active:
             records.append(Record(gate, "override", f"{what} admitted: an override is active"))

@@ -46,6 +46,7 @@ from sre_operator.timestamps import rfc3339
 logger = logging.getLogger(__name__)
 
 OUTCOME_EVENTS = {
+    "admitted": ("Normal", "ReleaseAdmitted"),
     "denied": ("Warning", "ReleaseDenied"),
     "exception": ("Normal", "ExceptionAdmitted"),
     "override": ("Normal", "OverrideAdmitted"),
@@ -387,7 +388,7 @@ def admission_recorder(queue: asyncio.Queue[Admitted]) -> Any:
 
 
 def admission_writes(registry: Registry, batch: Sequence[Admitted], at: str) -> Writes:
-    """Events and ``status.lastDecisions`` entries for a batch of admitted exceptions and denials."""
+    """Events and ``status.lastDecisions`` entries for a batch of admitted releases, exceptions and denials."""
     writes = Writes()
     entries: dict[tuple[str, str], list[dict[str, str]]] = {}
     for records, user in batch:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
 from sre_operator.budgets import PrometheusClient, QueryFailed
+from sre_operator.durations import is_duration, seconds
 from sre_operator.generate import names
 from sre_operator.handlers.state import OperatorState
 from sre_operator.kubectl.views import TierState, budget_selector, explain, selector, tier_states
+from sre_operator.models.assumptions import slo_window
 from sre_operator.registry import Known
-from sre_operator.ui import UiObjects
-from sre_operator.ui.charts import calendar_budget
+from sre_operator.ui import Coverage, SloHistory, SloKey, UiObjects
+from sre_operator.ui.charts import calendar_budget, month_bounds, sli_points
 
 KINDS = ("ServiceReliabilityPlan", "ReleaseGate", "Incident")
 HISTORY_POINTS = 240  # a month of hourly points is 744
@@ -19,6 +22,9 @@ HISTORY_SECONDS = 60.0
 """A chart's history is read from Prometheus at most once a minute per SLO, and at most this many are kept."""
 HISTORY_KEPT = 256
 HOUR_SECONDS = 3600.0
+COVERAGE_SECONDS = 300.0
+HOURLY_ERRORS = f"{names.SLI_ERRORS}{names.SLI_HOURLY_SUFFIX}"
+HOURLY_REQUESTS = f"{names.SLI_REQUESTS}{names.SLI_HOURLY_SUFFIX}"
 
 
 def _document(known: Known) -> dict[str, Any]:
@@ -36,6 +42,7 @@ class RegistryView:
     def __init__(self, state: OperatorState) -> None:
         self.state = state
         self._history: dict[tuple[str, ...], tuple[float, list[tuple[str, tuple[float, float]]]]] = {}
+        self._instants: dict[tuple[str, ...], tuple[float, dict[SloKey, float]]] = {}
 
     def objects(self) -> UiObjects:
         plans, gates, incidents = (
@@ -53,43 +60,73 @@ class RegistryView:
         model = self.state.registry.plan(namespace, plan)
         return [] if model is None else tier_states(model, slo, burn_rates)
 
-    async def calendar_history(
-        self, namespace: str, plan: str, slo: str, start: float, end: float
-    ) -> list[tuple[float, float]]:
-        """The budget left since ``start`` (the calendar period's beginning), hour by hour, from the hourly
-        means the generated rules record; empty for an SLI without request counts or without Prometheus."""
+    async def history(self, namespace: str, plan: str, slo: str, now: float) -> SloHistory:
+        """The SLO's remaining budget over its window, its budget since the calendar month began and its SLI,
+        from range queries the server makes (never the browser), each cached for a minute."""
         model = self.state.registry.plan(namespace, plan)
         found = None if model is None else next((s for s in model.spec.slos if s.name == slo), None)
-        if self.state.prometheus is None or model is None or found is None or found.indicator.expression is not None:
-            return []
-        hourly = f"{names.SLI_ERRORS}{names.SLI_HOURLY_SUFFIX}|{names.SLI_REQUESTS}{names.SLI_HOURLY_SUFFIX}"
-        series = selector(
-            names.SLI_RATE,
-            {names.LABEL_SLI: hourly},
-            namespace=namespace,
-            service=model.spec.service.name,
-            slo=slo,
+        if model is None or found is None:
+            return SloHistory(now)
+        window = seconds(slo_window(found))
+        identity = {"namespace": namespace, "service": model.spec.service.name, "slo": slo}
+        step = max(60.0, window / HISTORY_POINTS)
+        budget = await self._range(
+            ("rolling", namespace, plan, slo), budget_selector(**identity), now - window, now, step
         )
+        if found.indicator.expression is not None:  # no request counts: neither traffic-weighted nor hourly
+            return SloHistory(now, [point for _, point in budget])
+        hourly = selector(names.SLI_RATE, {names.LABEL_SLI: f"{HOURLY_ERRORS}|{HOURLY_REQUESTS}"}, **identity)
         # Half past each hour, the one hourly mean recorded in the last hour (at its start, for the hour before):
         # each hour of the period counted once, whatever minute the group records at.
-        query = f"last_over_time({series}[1h])"
-        first = start + HOUR_SECONDS + HOUR_SECONDS / 2
-        values = await self._range(("calendar", namespace, plan, slo), query, first, end, HOUR_SECONDS)
-        errors = [point for sli, point in values if sli.startswith(names.SLI_ERRORS)]
-        requests = [point for sli, point in values if sli.startswith(names.SLI_REQUESTS)]
-        return calendar_budget(errors, requests, 1 - found.objective / 100)
+        month_start = month_bounds(now)[0]
+        calendar = await self._range(
+            ("calendar", namespace, plan, slo),
+            f"sum by ({names.LABEL_SLI}) (last_over_time({hourly}[1h]))",
+            month_start + HOUR_SECONDS * 1.5,
+            now,
+            HOUR_SECONDS,
+        )
+        # The SLI of each step of whole hours: the errors over the requests of the hourly means in it.
+        sli_step = max(HOUR_SECONDS, HOUR_SECONDS * math.ceil(window / HISTORY_POINTS / HOUR_SECONDS))
+        sli = await self._range(
+            ("sli", namespace, plan, slo),
+            f"sum by ({names.LABEL_SLI}) (sum_over_time({hourly}[{sli_step:.0f}s]))",
+            now - window + sli_step,
+            now,
+            sli_step,
+        )
+        return SloHistory(
+            now,
+            budget=[point for _, point in budget],
+            calendar=calendar_budget(
+                _of(calendar, HOURLY_ERRORS), _of(calendar, HOURLY_REQUESTS), 1 - found.objective / 100
+            ),
+            sli=sli_points(_of(sli, HOURLY_ERRORS), _of(sli, HOURLY_REQUESTS)),
+            sli_step=sli_step,
+        )
 
-    async def budget_history(
-        self, namespace: str, plan: str, slo: str, start: float, end: float
-    ) -> list[tuple[float, float]]:
-        """At most HISTORY_POINTS samples of the SLO's remaining budget, read by the server (never by the
-        browser), cached for a minute; empty without a Prometheus or when it cannot answer."""
-        model = self.state.registry.plan(namespace, plan)
-        if model is None:
-            return []
-        query = budget_selector(namespace, model.spec.service.name, slo)
-        step = max(60.0, (end - start) / HISTORY_POINTS)
-        return [point for _, point in await self._range(("rolling", namespace, plan, slo), query, start, end, step)]
+    async def coverage(self, objects: UiObjects) -> dict[SloKey, Coverage]:
+        """How many hours of each SLO's window Prometheus holds and the requests counted in them: two queries per
+        window length in use, cached for COVERAGE_SECONDS (a 30-day count reads 720 samples per SLO)."""
+        windows = {str(state.get("window") or "30d") for plan in objects.plans
+                   for state in ((plan.get("status") or {}).get("slos") or {}).values()}  # fmt: skip
+        found: dict[SloKey, Coverage] = {}
+        requests = selector(names.SLI_RATE, None, **{names.LABEL_SLI: HOURLY_REQUESTS})
+        identity = f"{names.LABEL_NAMESPACE}, {names.LABEL_SERVICE}, {names.LABEL_SLO}"
+        for window in sorted(windows):
+            if not is_duration(window):
+                continue
+            hours = await self._instant(
+                ("hours", window), f"max by ({identity}) (count_over_time({requests}[{window}]))", COVERAGE_SECONDS
+            )
+            counted = await self._instant(
+                ("requests", window),
+                f"sum by ({identity}) (sum_over_time({requests}[{window}])) * 3600",
+                COVERAGE_SECONDS,
+            )
+            for key, value in hours.items():
+                found[key] = Coverage(hours=value, requests=counted.get(key, 0.0))
+        return found
 
     async def _range(
         self, key: tuple[str, ...], query: str, start: float, end: float, step: float
@@ -117,3 +154,35 @@ class RegistryView:
             self._history.clear()
         self._history[key] = (time.monotonic(), values)
         return values
+
+    async def _instant(self, key: tuple[str, ...], query: str, kept_for: float) -> dict[SloKey, float]:
+        """An instant query's values by SLO identity, cached for ``kept_for`` seconds; empty without a
+        Prometheus or when it cannot answer."""
+        cached = self._instants.get(key)
+        if cached is not None and time.monotonic() - cached[0] < kept_for:
+            return cached[1]
+        if self.state.prometheus is None:
+            return {}
+        client = PrometheusClient(self.state.prometheus.settings)
+        try:
+            result = await client.query(query)
+            values = {
+                (
+                    str(series["metric"].get(names.LABEL_NAMESPACE, "")),
+                    str(series["metric"].get(names.LABEL_SERVICE, "")),
+                    str(series["metric"].get(names.LABEL_SLO, "")),
+                ): float(series["value"][1])
+                for series in result
+            }
+        except (QueryFailed, ValueError, KeyError, TypeError, IndexError):
+            values = {}
+        finally:
+            await client.close()
+        if len(self._instants) >= HISTORY_KEPT:
+            self._instants.clear()
+        self._instants[key] = (time.monotonic(), values)
+        return values
+
+
+def _of(values: list[tuple[str, tuple[float, float]]], sli: str) -> list[tuple[float, float]]:
+    return [point for label, point in values if label == sli]

@@ -12,6 +12,7 @@ one-line JSON error; nothing a client sends produces a 500.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import logging
 import re
@@ -24,7 +25,6 @@ from typing import Any, cast
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from sre_operator.durations import seconds
 from sre_operator.gates.book import GateBook
 from sre_operator.generate.html import markdown_to_html
 from sre_operator.http.intake import (
@@ -51,7 +51,6 @@ from sre_operator.ui import (
     slo_list,
     window_of,
 )
-from sre_operator.ui.charts import month_bounds
 
 logger = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
@@ -236,16 +235,17 @@ def http_app(
             return error(404, "no such SLO known to this operator")
         return web.Response(text=text, content_type="text/html", headers=UI_HEADERS)
 
-    async def ui_objects() -> UiObjects | web.Response:
+    async def ui_objects(*, coverage: bool = False) -> UiObjects | web.Response:
         if ui is None:
             return error(404, "the web view is off")
         ready, why = health.ready()
         if not ready:  # a standby or a replica still loading would show empty or stale pages
             return error(503, f"this replica cannot show the web view now: {why}")
-        return await asyncio.to_thread(ui.objects)
+        objects = await asyncio.to_thread(ui.objects)
+        return dataclasses.replace(objects, coverage=await ui.coverage(objects)) if coverage else objects
 
     async def ui_slos(request: web.Request) -> web.Response:
-        found = await ui_objects()
+        found = await ui_objects(coverage=True)
         if isinstance(found, web.Response):
             return found
         query = dict(request.query)
@@ -253,16 +253,13 @@ def http_app(
 
     async def ui_slo(request: web.Request) -> web.Response:
         namespace, plan, slo = object_names(request, "namespace", "plan", "slo")
-        found = await ui_objects()
+        found = await ui_objects(coverage=True)
         if isinstance(found, web.Response):
             return found
         source = cast(UiSource, ui)  # ui_objects answered: the view is on
-        window = window_of(found, namespace, plan, slo)
-        if window is None:
+        if window_of(found, namespace, plan, slo) is None:
             return error(404, "no such SLO known to this operator")
-        now = time.time()
-        history = await source.budget_history(namespace, plan, slo, now - seconds(window), now)
-        calendar = await source.calendar_history(namespace, plan, slo, month_bounds(now)[0], now)
+        history = await source.history(namespace, plan, slo, time.time())
         return await page(
             "slo.html",
             lambda: slo_detail(
@@ -273,8 +270,6 @@ def http_app(
                 source.explain(namespace, plan, slo),
                 lambda rates: source.tiers(namespace, plan, slo, rates),
                 history,
-                now,
-                calendar,
             ),
             "../../../",
         )

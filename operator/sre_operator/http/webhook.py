@@ -80,9 +80,10 @@ def webhook_app(
         if review.request.dry_run is not True:
             recorded = {record.gate.key for record in verdict.records}
             for record in verdict.records:
-                metrics.admissions.inc((record.gate.namespace, record.gate.name, record.outcome))
+                decision = "allowed" if record.outcome == "admitted" else record.outcome
+                metrics.admissions.inc((record.gate.namespace, record.gate.name, decision))
             for gate in verdict.gates:
-                if gate.key not in recorded:  # admitted with nothing to record: open, or not a release
+                if gate.key not in recorded:  # admitted with nothing to record: not a release
                     metrics.admissions.inc((gate.namespace, gate.name, "allowed"))
             if verdict.records:
                 on_records(verdict.records, requester(review))

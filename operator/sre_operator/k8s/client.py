@@ -377,9 +377,10 @@ class Cluster:
         return str(answer["metadata"]["resourceVersion"])
 
     def watch(
-        self, kind: Kind, label_selector: str, resource_version: str, timeout_seconds: int
+        self, kind: Kind, label_selector: str, resource_version: str, timeout_seconds: int, *, namespace: str = ""
     ) -> Iterator[dict[str, Any]]:
-        """Watch events (``type``, ``object``) of ``kind`` in every namespace until the server ends the watch.
+        """Watch events (``type``, ``object``) of ``kind`` in ``namespace`` (default: every namespace) until the
+        server ends the watch. Without ``resource_version`` the server first sends every object as ADDED.
 
         An expired ``resource_version`` raises ``ApiException`` with status 410: list again.
         """
@@ -392,7 +393,7 @@ class Cluster:
         ]
         method, url, headers, body, post = self.api.param_serialize(
             method="GET",
-            resource_path=kind.cluster_path(),
+            resource_path=kind.path(namespace) if namespace else kind.cluster_path(),
             query_params=query,
             header_params={"Accept": "application/json"},
             auth_settings=["BearerToken"],

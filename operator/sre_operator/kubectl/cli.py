@@ -8,7 +8,9 @@ import argparse
 import asyncio
 import datetime
 import json
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
@@ -29,6 +31,8 @@ EXIT_FROZEN = 1
 EXIT_UNDECIDED = 2
 EXIT_ERROR = 3
 WAIT_POLL_SECONDS = 2.0
+WATCH_SECONDS = 600
+WATCH_SETTLE_SECONDS = 1.0
 BUDGET_POINTS = 48
 MAX_REASON = 512
 
@@ -71,23 +75,101 @@ def _print_rows(rows: Sequence[Any], columns: Any, wide: Any, args: argparse.Nam
         out.write(views.table(rows, shown, namespaces=args.all_namespaces) + "\n")
 
 
+Listing = tuple[tuple[Kind, ...], Callable[[dict[str, list[dict[str, Any]]]], Sequence[Any]], Any, Any]
+
+
+def _listing(what: str) -> Listing:
+    """The kinds a listing reads, how it turns them into rows, and its columns."""
+    if what in ("slos", "slo"):
+        return (
+            (PLAN, GATE),
+            lambda held: views.slo_rows(held[PLAN.kind], held[GATE.kind]),
+            views.SLO_COLUMNS,
+            views.SLO_WIDE,
+        )
+    if what in ("gates", "gate", "rgate"):
+        return (GATE,), lambda held: views.gate_rows(held[GATE.kind]), views.GATE_COLUMNS, views.GATE_WIDE
+    return (
+        (INCIDENT,),
+        lambda held: views.incident_rows(held[INCIDENT.kind]),
+        views.INCIDENT_COLUMNS,
+        views.INCIDENT_WIDE,
+    )
+
+
 def cmd_get(args: argparse.Namespace, out: TextIO) -> int:
     cluster = _cluster(args)
-    what = args.what
+    kinds, rows_of, columns, wide = _listing(args.what)
+    if args.watch:
+        return _watch(cluster, args, out, (kinds, rows_of, columns, wide))
+    _print_rows(rows_of({kind.kind: _items(cluster, kind, args) for kind in kinds}), columns, wide, args, out)
+    return 0
+
+
+def _row_key(row: Any) -> tuple[str, ...]:
+    return (row.namespace, row.plan, row.slo) if isinstance(row, views.SloRow) else (row.namespace, row.name)
+
+
+def _follow(cluster: Cluster, kind: Kind, namespace: str, events: queue.Queue[tuple[Kind, Any]]) -> None:
+    """Every change of ``kind``, as the API server sends it, onto ``events`` (a failure too, then it stops)."""
+    version = ""
     while True:
-        if what in ("slos", "slo"):
-            rows: Sequence[Any] = views.slo_rows(_items(cluster, PLAN, args), _items(cluster, GATE, args))
-            _print_rows(rows, views.SLO_COLUMNS, views.SLO_WIDE, args, out)
-        elif what in ("gates", "gate", "rgate"):
-            _print_rows(views.gate_rows(_items(cluster, GATE, args)), views.GATE_COLUMNS, views.GATE_WIDE, args, out)
-        else:
-            rows = views.incident_rows(_items(cluster, INCIDENT, args))
-            _print_rows(rows, views.INCIDENT_COLUMNS, views.INCIDENT_WIDE, args, out)
-        if not args.watch:
-            return 0
-        out.flush()
-        time.sleep(args.interval)
-        out.write("\n")
+        try:
+            for event in cluster.watch(kind, "", version, WATCH_SECONDS, namespace=namespace):
+                version = str((event.get("object") or {}).get("metadata", {}).get("resourceVersion") or version)
+                if event.get("type") != "BOOKMARK":
+                    events.put((kind, event))
+        except ApiException as error:
+            if error.status == 410:  # too old to resume from: start over, every object sent again
+                version = ""
+                continue
+            events.put((kind, error))
+            return
+        except Exception as error:
+            events.put((kind, error))
+            return
+
+
+def _watch(cluster: Cluster, args: argparse.Namespace, out: TextIO, listing: Listing) -> int:
+    """Like ``kubectl get -w``: the table once, then each row again as it changes, from watches (no polling)."""
+    kinds, rows_of, columns, wide = listing
+    namespace = "" if args.all_namespaces else _namespace(args)
+    events: queue.Queue[tuple[Kind, Any]] = queue.Queue()
+    for kind in kinds:
+        threading.Thread(target=_follow, args=(cluster, kind, namespace, events), daemon=True).start()
+    held: dict[str, dict[tuple[str, str], dict[str, Any]]] = {kind.kind: {} for kind in kinds}
+    printed: dict[tuple[str, ...], Any] = {}
+    first = True
+    while True:
+        batch = [events.get()]
+        deadline = time.monotonic() + (WATCH_SETTLE_SECONDS if first else 0.0)
+        while True:  # the first lists arrive as a burst of ADDED events: one table for all of them
+            try:
+                batch.append(events.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                break
+        for kind, event in batch:
+            if isinstance(event, ApiException):
+                raise event
+            if isinstance(event, BaseException):
+                raise PluginError(f"the watch of {kind.kind} ended: {' '.join(str(event).split())[:300]}")
+            obj = event["object"]
+            key = (str(obj["metadata"].get("namespace", "")), str(obj["metadata"].get("name", "")))
+            if event["type"] == "DELETED":
+                held[kind.kind].pop(key, None)
+            else:
+                held[kind.kind][key] = obj
+        rows = rows_of({kind: list(objects.values()) for kind, objects in held.items()})
+        changed = [row for row in rows if printed.get(_row_key(row)) != row]
+        printed.update((_row_key(row), row) for row in changed)
+        if changed or first:
+            if args.output in ("json", "yaml") or first:
+                _print_rows(changed, columns, wide, args, out)
+            else:
+                shown = (*columns, *wide) if args.output == "wide" else columns
+                out.write(views.table(changed, shown, namespaces=args.all_namespaces).split("\n", 1)[1] + "\n")
+            out.flush()
+        first = False
 
 
 def _policy_of(cluster: Cluster, gate: dict[str, Any]) -> dict[str, Any] | None:
@@ -247,8 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     get = verbs.add_parser("get", parents=[common], help="SLOs with budget, burn and gate; gates; incidents")
     get.add_argument("what", nargs="?", default="slos", choices=("slos", "slo", "gates", "gate", "rgate", "incidents",
                                                                    "incident", "inc"))  # fmt: skip
-    get.add_argument("-w", "--watch", action="store_true", help="print again every --interval seconds")
-    get.add_argument("--interval", type=float, default=5.0, help=argparse.SUPPRESS)
+    get.add_argument("-w", "--watch", action="store_true", help="after the table, print each row again as it changes")
     why = verbs.add_parser("why", parents=[common], help="why a gate is in its state, and how to override it")
     why.add_argument("gate")
     status = verbs.add_parser("status", parents=[common], help="exit 0 when a gate is open, 1 when frozen")

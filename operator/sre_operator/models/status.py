@@ -94,9 +94,17 @@ class PolicyStatus(StatusModel):
 
 class AdmissionDecision(StatusModel):
     at: str = Field(description="When (RFC 3339).")
-    outcome: str = Field(description="denied, exception, override or dry-run.")
+    outcome: str = Field(description="admitted (the gate was not frozen), denied, exception, override or dry-run.")
     message: str = Field(description="The workload and why.")
     user: str = Field(default="", description="Who made the request.")
+
+
+class GateHistoryEntry(StatusModel):
+    at: str = Field(description="When (RFC 3339).")
+    event: str = Field(
+        description="The state entered (Open, Frozen, Evaluating, Invalid), override-started or override-ended."
+    )
+    message: str = Field(default="", description="Why, or the override in one line.")
 
 
 class GateStatus(StatusModel):
@@ -128,8 +136,13 @@ class GateStatus(StatusModel):
     paused: list[str] = Field(
         default_factory=list, description="Workloads this gate paused (enforcement.pauseRollouts), as Kind/name."
     )
+    history: list[GateHistoryEntry] = Field(
+        default_factory=list,
+        description="The latest changes of state and overrides started or ended (at most 20), newest first.",
+    )
     last_decisions: list[AdmissionDecision] = Field(
-        default_factory=list, description="The latest admission denials and admitted exceptions, newest first."
+        default_factory=list,
+        description="The latest releases judged (admitted, denied, admitted as exceptions), newest first.",
     )
 
 

@@ -1,6 +1,6 @@
-"""The SLO page's budget chart as SVG coordinates (drawn by the template, so every label is escaped): the
-remaining budget over the rolling window against the ideal line (spending exactly the budget by the window's
-end), with markers where gates changed state, rollouts were admitted and overrides end."""
+"""The SLO page's charts as SVG coordinates (drawn by the template, so every label is escaped): the remaining
+budget against the ideal line (spending exactly the budget by the window's end), and the SLI against its
+objective, with markers where gates changed state, overrides started and ended and releases were judged."""
 
 from __future__ import annotations
 
@@ -9,26 +9,36 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 720.0, 240.0, 48.0, 12.0, 12.0, 28.0
-LOWEST_SHOWN = -1.0  # below -100% the line is drawn at the bottom edge
+LOWEST_SHOWN = -1.0  # below -100% of the budget the line is drawn at the bottom edge
+SLI_HEADROOM = 2.0
+"""The SLI chart shows down to the objective less twice what it allows (99.7% for 99.9%), or lower to reach
+the worst value shown."""
 
 
 @dataclass(frozen=True)
 class Marker:
     x: float
     label: str
-    kind: str  # gate, admission, override
+    kind: str  # gate, override, admission
+
+
+@dataclass(frozen=True)
+class Guide:
+    """A horizontal line across the plot, labelled on the left."""
+
+    y: float
+    label: str
+    strong: bool = False
 
 
 @dataclass(frozen=True)
 class Chart:
     width: float
     height: float
-    budget: str  # polyline points "x,y x,y ..."
-    ideal: str
-    zero_y: float
-    top_y: float
-    bottom_y: float
-    bottom_label: str
+    line: str  # polyline points "x,y x,y ..."
+    reference: str  # the ideal burn-down, or the objective
+    reference_title: str
+    guides: tuple[Guide, ...]
     markers: tuple[Marker, ...]
     start_label: str
     end_label: str
@@ -39,36 +49,77 @@ def _day(moment: float) -> str:
     return datetime.datetime.fromtimestamp(moment, datetime.UTC).strftime("%Y-%m-%d %H:%M")
 
 
+@dataclass(frozen=True)
+class _Frame:
+    start: float
+    end: float
+    top: float
+    bottom: float
+
+    def x(self, moment: float) -> float:
+        span = max(self.end - self.start, 1.0)
+        return round(LEFT + (min(max(moment, self.start), self.end) - self.start) / span * (WIDTH - LEFT - RIGHT), 1)
+
+    def y(self, value: float) -> float:
+        clamped = min(self.top, max(self.bottom, value))
+        return round(TOP + (self.top - clamped) / max(self.top - self.bottom, 1e-12) * (HEIGHT - TOP - BOTTOM), 1)
+
+    def chart(
+        self,
+        series: Sequence[tuple[float, float]],
+        reference: str,
+        reference_title: str,
+        guides: Sequence[Guide],
+        markers: Sequence[tuple[float, str, str]],
+    ) -> Chart:
+        line = " ".join(f"{self.x(t)},{self.y(v)}" for t, v in series if self.start <= t <= self.end)
+        return Chart(
+            width=WIDTH,
+            height=HEIGHT,
+            line=line,
+            reference=reference,
+            reference_title=reference_title,
+            guides=tuple(guides),
+            markers=tuple(Marker(self.x(t), label, kind) for t, label, kind in markers if self.start <= t <= self.end),
+            start_label=_day(self.start),
+            end_label=_day(self.end),
+            points=len(line.split()) if line else 0,
+        )
+
+
+def _percent(ratio: float) -> str:
+    return f"{ratio * 100:.6g}%"
+
+
 def budget_chart(
     history: Sequence[tuple[float, float]], start: float, end: float, markers: Sequence[tuple[float, str, str]] = ()
 ) -> Chart:
     """``history``: (unix time, remaining budget ratio) pairs; ``markers``: (unix time, label, kind)."""
-    lowest = max(LOWEST_SHOWN, min([0.0, *(v for _, v in history)]))
-    span = max(end - start, 1.0)
-    inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    frame = _Frame(start, end, 1.0, max(LOWEST_SHOWN, min([0.0, *(v for _, v in history)])))
+    guides = [Guide(frame.y(1.0), "100%"), Guide(frame.y(0.0), "0%", strong=True)]
+    if frame.bottom < 0:
+        guides.append(Guide(frame.y(frame.bottom), f"{frame.bottom * 100:.0f}%"))
+    ideal = f"{frame.x(start)},{frame.y(1.0)} {frame.x(end)},{frame.y(0.0)}"
+    return frame.chart(history, ideal, "ideal: the budget spent evenly over the window", guides, markers)
 
-    def x(moment: float) -> float:
-        return round(LEFT + (min(max(moment, start), end) - start) / span * inner_w, 1)
 
-    def y(value: float) -> float:
-        clamped = min(1.0, max(lowest, value))
-        return round(TOP + (1.0 - clamped) / (1.0 - lowest) * inner_h, 1)
-
-    budget = " ".join(f"{x(t)},{y(v)}" for t, v in history if start <= t <= end)
-    return Chart(
-        width=WIDTH,
-        height=HEIGHT,
-        budget=budget,
-        ideal=f"{x(start)},{y(1.0)} {x(end)},{y(0.0)}",
-        zero_y=y(0.0),
-        top_y=y(1.0),
-        bottom_y=y(lowest),
-        bottom_label=f"{lowest * 100:.0f}%",
-        markers=tuple(Marker(x(t), label, kind) for t, label, kind in markers if start <= t <= end),
-        start_label=_day(start),
-        end_label=_day(end),
-        points=len(budget.split()) if budget else 0,
+def sli_chart(
+    history: Sequence[tuple[float, float]],
+    objective: float,
+    start: float,
+    end: float,
+    markers: Sequence[tuple[float, str, str]] = (),
+) -> Chart:
+    """``history``: (unix time, SLI ratio) pairs; ``objective`` as a ratio (0.999)."""
+    floor = objective - SLI_HEADROOM * (1.0 - objective)
+    frame = _Frame(start, end, 1.0, max(0.0, min([floor, *(v for _, v in history)])))
+    guides = (
+        Guide(frame.y(1.0), "100%"),
+        Guide(frame.y(objective), _percent(objective), strong=True),
+        Guide(frame.y(frame.bottom), _percent(frame.bottom)),
     )
+    target = f"{frame.x(start)},{frame.y(objective)} {frame.x(end)},{frame.y(objective)}"
+    return frame.chart(history, target, f"objective: {_percent(objective)}", guides, markers)
 
 
 def month_bounds(now: float) -> tuple[float, float]:
@@ -94,3 +145,11 @@ def calendar_budget(
         if spent_requests > 0 and budget > 0:
             found.append((moment, 1.0 - spent_errors / spent_requests / budget))
     return found
+
+
+def sli_points(
+    errors: Sequence[tuple[float, float]], requests: Sequence[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """The SLI of each step: one minus its errors over its requests (steps without requests are left out)."""
+    by_time = dict(errors)
+    return [(moment, 1.0 - by_time.get(moment, 0.0) / total) for moment, total in sorted(requests) if total > 0]

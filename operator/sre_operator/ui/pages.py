@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -17,19 +17,50 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sre_operator.durations import seconds
 from sre_operator.kubectl import views
 from sre_operator.timestamps import parse_rfc3339
-from sre_operator.ui.charts import budget_chart, month_bounds
+from sre_operator.ui.charts import budget_chart, month_bounds, sli_chart
 
-SORTABLE = ("namespace", "plan", "slo", "objective", "budget", "burn")
+SORTABLE = ("namespace", "plan", "slo", "objective", "sli", "budget", "burn")
 MAX_QUERY_TEXT = 200
+FEW_ERRORS_ALLOWED = 100.0
+"""Below this many errors allowed in the window, one error spends more than 1% of the budget: too few
+requests for the budget to say much."""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What Prometheus holds of an SLO's window: hours recorded, and the requests counted in them."""
+
+    hours: float
+    requests: float
+
+
+SloKey = tuple[str, str, str]
+"""(namespace, service, slo), as the recorded series are labelled."""
 
 
 @dataclass(frozen=True)
 class UiObjects:
-    """What the pages show: plans, gates and incidents as the API server holds them (metadata, spec, status)."""
+    """What the pages show: plans, gates and incidents as the API server holds them (metadata, spec, status),
+    and how much of each SLO's window Prometheus holds."""
 
     plans: Sequence[Mapping[str, Any]] = ()
     gates: Sequence[Mapping[str, Any]] = ()
     incidents: Sequence[Mapping[str, Any]] = ()
+    coverage: Mapping[SloKey, Coverage] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SloHistory:
+    """An SLO's series from Prometheus range queries, (unix time, ratio) pairs, as of ``now``."""
+
+    now: float = 0.0
+    budget: Sequence[tuple[float, float]] = ()
+    """The remaining budget over the rolling window."""
+    calendar: Sequence[tuple[float, float]] = ()
+    """The budget left since the calendar month began."""
+    sli: Sequence[tuple[float, float]] = ()
+    """The SLI over the rolling window, a point per ``sli_step`` seconds (a few hours)."""
+    sli_step: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +79,10 @@ class SloLine:
     time_left: str = ""
     exhaustion: str = ""
     bar: int = 0
+    sli: float | None = None
+    """The SLI over the last hour, from the 1h burn rate."""
+    sli_window: float | None = None
+    """The SLI over the whole window, from the remaining budget."""
 
 
 def human(total_seconds: float) -> str:
@@ -59,8 +94,34 @@ def human(total_seconds: float) -> str:
     return f"{total_seconds / 86400:.1f} days"
 
 
+def quality(unknown: str, coverage: Coverage | None, window: str, objective: float) -> str:
+    """What keeps an SLO's numbers from meaning much: no data or stale data (the status says why), a window
+    Prometheus does not hold in full yet, or so few requests that one error spends a visible part of the
+    budget. Empty when the data is sound."""
+    if unknown:
+        return unknown
+    if coverage is None:
+        return ""
+    notes = []
+    window_hours = seconds(window) / 3600
+    if coverage.hours < window_hours - 1:
+        notes.append(f"window not yet covered: {human(coverage.hours * 3600)} of {window} recorded")
+    allowed = coverage.requests * (1 - objective / 100)
+    if coverage.requests <= 0:
+        notes.append("too few requests: none in the window")
+    elif allowed < FEW_ERRORS_ALLOWED:
+        notes.append(
+            f"too few requests: {coverage.requests:.0f} in the window, one error spends {100 / allowed:.2g}% of the budget"
+        )
+    return "; ".join(notes)
+
+
 def _slo_line(
-    plan: Mapping[str, Any], slo: str, state: Mapping[str, Any], gates: Sequence[Mapping[str, Any]]
+    plan: Mapping[str, Any],
+    slo: str,
+    state: Mapping[str, Any],
+    gates: Sequence[Mapping[str, Any]],
+    coverage: Mapping[SloKey, Coverage],
 ) -> SloLine:
     meta = plan.get("metadata") or {}
     namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
@@ -70,8 +131,9 @@ def _slo_line(
     budget = state.get("budgetRemaining")
     burn = (state.get("burnRates") or {}).get("1h")
     time_left = exhaustion = ""
+    allowed = 1 - objective / 100
     if budget is not None:
-        budget_seconds = (1 - objective / 100) * seconds(window)
+        budget_seconds = allowed * seconds(window)
         time_left = "exhausted" if budget <= 0 else f"{human(budget * budget_seconds)} of full outage left"
         if burn is not None and burn > 0 and budget > 0:
             exhaustion = human(budget * seconds(window) / burn)
@@ -85,11 +147,18 @@ def _slo_line(
         budget=budget,
         burn=burn,
         gate=views.gate_state_of(gates, namespace, name, slo),
-        quality=str(state.get("unknown") or ("" if budget is not None else "not read yet")),
+        quality=quality(
+            str(state.get("unknown") or ("" if budget is not None else "not read yet")),
+            coverage.get((namespace, service, slo)),
+            window,
+            objective,
+        ),
         link=f"slos/{quote(namespace, safe='')}/{quote(name, safe='')}/{quote(slo, safe='')}",
         time_left=time_left,
         exhaustion=exhaustion,
         bar=0 if budget is None else max(0, min(100, math.floor(budget * 100))),
+        sli=None if burn is None else 1 - burn * allowed,
+        sli_window=None if budget is None else 1 - (1 - budget) * allowed,
     )
 
 
@@ -100,7 +169,7 @@ def slo_lines(objects: UiObjects) -> list[SloLine]:
         meta = plan.get("metadata") or {}
         gates = held.get((str(meta.get("namespace", "")), str(meta.get("name", ""))), [])
         for slo, state in sorted(((plan.get("status") or {}).get("slos") or {}).items()):
-            lines.append(_slo_line(plan, slo, state, gates))
+            lines.append(_slo_line(plan, slo, state, gates, objects.coverage))
     return lines
 
 
@@ -122,8 +191,8 @@ def slo_list(objects: UiObjects, query: Mapping[str, str]) -> dict[str, Any]:
         and (not text or text in f"{line.namespace}/{line.plan}/{line.service}/{line.slo}".lower())
     ]
 
-    if sort in ("budget", "burn"):
-        field_name = "budget" if sort == "budget" else "burn"
+    if sort in ("budget", "burn", "sli"):
+        field_name = sort
         known = sorted((x for x in shown if getattr(x, field_name) is not None), key=lambda x: getattr(x, field_name),
                        reverse=descending)  # fmt: skip
         shown = known + [x for x in shown if getattr(x, field_name) is None]  # unknown last, either way
@@ -156,9 +225,7 @@ def slo_detail(
     slo: str,
     explained: Sequence[str],
     tiers: Callable[[dict[str, float]], Sequence[views.TierState]] = lambda _: (),
-    history: Sequence[tuple[float, float]] = (),
-    now: float = 0.0,
-    calendar: Sequence[tuple[float, float]] = (),
+    history: SloHistory = SloHistory(),
 ) -> dict[str, Any] | None:
     for plan in objects.plans:
         meta = plan.get("metadata") or {}
@@ -167,15 +234,17 @@ def slo_detail(
         state = ((plan.get("status") or {}).get("slos") or {}).get(slo)
         if state is None:
             return None
-        line = _slo_line(plan, slo, state, objects.gates)
+        line = _slo_line(plan, slo, state, objects.gates, objects.coverage)
         rates = sorted((state.get("burnRates") or {}).items(), key=lambda item: seconds(item[0]))
+        now = history.now
         start = now - seconds(line.window)
         markers = markers_of(objects, namespace, plan_name, slo)
-        chart = budget_chart(history, start, now, markers) if now else None
-        month = month_bounds(now) if now else None
-        calendar_chart = budget_chart(calendar, month[0], month[1], markers) if month else None
-        return {"title": f"{plan_name}/{slo}", "line": line, "burn_rates": rates, "explained": explained, "chart": chart,
-                "calendar_chart": calendar_chart,
+        month = month_bounds(now)
+        return {"title": f"{plan_name}/{slo}", "line": line, "burn_rates": rates, "explained": explained,
+                "chart": budget_chart(history.budget, start, now, markers) if now else None,
+                "calendar_chart": budget_chart(history.calendar, month[0], month[1], markers) if now else None,
+                "sli_chart": sli_chart(history.sli, line.objective / 100, start, now, markers) if now else None,
+                "sli_step": human(history.sli_step),
                 "tiers": list(tiers(dict(state.get("burnRates") or {}))),
                 "rules": list(state.get("rules") or []), "evaluated_at": str(state.get("evaluatedAt") or "")}  # fmt: skip
     return None
@@ -199,8 +268,8 @@ def _moment(text: object) -> float | None:
 
 
 def markers_of(objects: UiObjects, namespace: str, plan_name: str, slo: str) -> list[tuple[float, str, str]]:
-    """Where the gates holding the SLO last changed state, the rollouts they admitted or denied, and where
-    their overrides end."""
+    """Where the gates holding the SLO changed state, where their overrides started and ended, and the
+    releases they judged (as far back as their status keeps)."""
     found: list[tuple[float, str, str]] = []
     for gate in objects.gates:
         meta, spec, status = gate.get("metadata") or {}, gate.get("spec") or {}, gate.get("status") or {}
@@ -208,7 +277,13 @@ def markers_of(objects: UiObjects, namespace: str, plan_name: str, slo: str) -> 
         if meta.get("namespace") != namespace or not holds:
             continue
         name = str(meta.get("name", ""))
-        if (since := _moment(status.get("since"))) is not None:
+        history = status.get("history") or []
+        for entry in history:
+            if (at := _moment(entry.get("at"))) is not None:
+                event = str(entry.get("event", ""))
+                kind = "override" if event.startswith("override") else "gate"
+                found.append((at, f"gate {name}: {event}: {entry.get('message', '')}", kind))
+        if not history and (since := _moment(status.get("since"))) is not None:  # a status from before history
             found.append((since, f"gate {name}: {status.get('state', '')} since then", "gate"))
         for decision in status.get("lastDecisions") or []:
             if (at := _moment(decision.get("at"))) is not None:
@@ -270,4 +345,13 @@ def environment() -> ImmutableSandboxedEnvironment:
 
 def render(template: str, context: Mapping[str, Any], *, root: str) -> str:
     """A page; ``root`` is the relative way back to /ui/ from it ("" or "../../../")."""
-    return environment().get_template(template).render(**context, root=root, percent=views.percent)
+    return (
+        environment()
+        .get_template(template)
+        .render(**context, root=root, percent=views.percent, percent_sli=sli_percent)
+    )
+
+
+def sli_percent(ratio: float | None) -> str:
+    """An SLI with the digits an objective like 99.95% needs."""
+    return views.UNKNOWN if ratio is None else f"{ratio * 100:.3f}%"

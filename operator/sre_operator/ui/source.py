@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from sre_operator.kubectl.views import TierState
-from sre_operator.ui.pages import UiObjects
+from sre_operator.ui.pages import Coverage, SloHistory, SloKey, UiObjects
 
 
 class UiSource(Protocol):
@@ -18,13 +19,9 @@ class UiSource(Protocol):
     def tiers(self, namespace: str, plan: str, slo: str, burn_rates: dict[str, float]) -> list[TierState]:
         """The SLO's burn-rate tiers with their thresholds and state (empty when the plan is unknown)."""
 
-    async def budget_history(
-        self, namespace: str, plan: str, slo: str, start: float, end: float
-    ) -> list[tuple[float, float]]:
-        """The remaining budget between ``start`` and ``end`` (unix seconds), from Prometheus; empty when
-        there is none or Prometheus cannot say."""
+    async def history(self, namespace: str, plan: str, slo: str, now: float) -> SloHistory:
+        """The SLO's budget over its window and since the calendar month began, and its SLI, from Prometheus;
+        empty series when there is none or it cannot say."""
 
-    async def calendar_history(
-        self, namespace: str, plan: str, slo: str, start: float, end: float
-    ) -> list[tuple[float, float]]:
-        """The budget left since ``start``, the calendar period's beginning, hour by hour."""
+    async def coverage(self, objects: UiObjects) -> Mapping[SloKey, Coverage]:
+        """How much of each SLO's window Prometheus holds (empty when it cannot say)."""

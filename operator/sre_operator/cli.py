@@ -451,7 +451,34 @@ def build_parser() -> argparse.ArgumentParser:
     crds = verbs.add_parser("crds", help="print the CustomResourceDefinitions generated from the models")
     crds.add_argument("-o", "--output", help="write one file per CRD into this folder")
     crds.set_defaults(run=cmd_crds)
+
+    reference = verbs.add_parser("reference", help="write the reference pages (kinds, settings, commands, HTTP)")
+    reference.add_argument("-o", "--output", default="docs/reference", help="folder (default docs/reference)")
+    reference.set_defaults(run=cmd_reference)
     return parser
+
+
+def reference_pages() -> dict[str, str]:
+    """The generated pages of docs/reference, from the parsers, the settings and the served API documents."""
+    from sre_operator import reference
+    from sre_operator.http.openapi import http_document, webhook_document
+    from sre_operator.kubectl.cli import build_parser as kubectl_parser
+
+    return reference.pages(
+        [("sre-operator", build_parser()), ("kubectl sre", kubectl_parser())],
+        RUN_SETTINGS,
+        _env_name,
+        [("on --http-address", http_document()), ("on --webhook-address (HTTPS)", webhook_document())],
+    )
+
+
+def cmd_reference(args: argparse.Namespace) -> int:
+    folder = Path(args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in reference_pages().items():
+        (folder / name).write_text(text, encoding="utf-8")
+        print(folder / name)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -209,9 +209,44 @@ def http_document() -> dict[str, Any]:
                 },
             }
         },
+        **_ui_paths(),
     }
     security = {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}
     return _document("sre-operator HTTP API", paths, components=security)
+
+
+def _ui_paths() -> dict[str, Any]:
+    """The web view's pages: HTML, read-only, 404 when it is off and 503 on a replica that is not ready."""
+    html = {"description": "the page", "content": {"text/html": {}}}
+    off = {"404": {**ERROR, "description": "the web view is off"}, "503": NOT_READY}
+    pages = {
+        "/ui/": "SLOs: budget, SLI, burn rate, gate and data quality of each; filters and sort in the query",
+        "/ui/gates": "Gates: state, reason, overrides and recent admissions",
+        "/ui/incidents": "Incidents and overdue corrective actions",
+        "/ui/reports": "Reports each plan has written",
+    }
+    found: dict[str, Any] = {
+        path: {"get": {"summary": text, "responses": {"200": html, **off}}} for path, text in pages.items()
+    }
+    found["/ui/slos/{namespace}/{plan}/{slo}"] = {
+        "get": {
+            "summary": "One SLO: tiles, budget and SLI charts, burn-rate tiers, the PromQL behind them, the runbook",
+            "parameters": _path_names("namespace", "plan", "slo"),
+            "responses": {
+                "200": html,
+                "400": ERROR,
+                **off,
+                "404": {**ERROR, "description": "no such SLO, or the web view is off"},
+            },
+        }
+    }
+    found["/ui/static/ui.css"] = {
+        "get": {
+            "summary": "The web view's stylesheet",
+            "responses": {"200": {"description": "CSS", "content": {"text/css": {}}}},
+        }
+    }
+    return found
 
 
 def webhook_document() -> dict[str, Any]:

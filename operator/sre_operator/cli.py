@@ -28,7 +28,7 @@ from sre_operator.generate.alert_tests import plan_test_suites
 from sre_operator.generate.children import Capabilities, desired_children
 from sre_operator.generate.incident import pagerduty_json
 from sre_operator.generate.names import DEFAULT_RUNBOOK_BASE_URL
-from sre_operator.models import ErrorBudgetPolicy, Parsed, ServiceReliabilityPlan
+from sre_operator.models import ErrorBudgetPolicy, Parsed, ServiceReliabilityPlan, parse_document
 from sre_operator.models.schema import all_crds
 from sre_operator.reports import ReportContext, parse_period, plan_incidents
 from sre_operator.reports.period import last_complete
@@ -452,10 +452,82 @@ def build_parser() -> argparse.ArgumentParser:
     crds.add_argument("-o", "--output", help="write one file per CRD into this folder")
     crds.set_defaults(run=cmd_crds)
 
+    imported = verbs.add_parser(
+        "import", help="plans from Sloth, OpenSLO or Pyrra specs; what cannot be carried is listed"
+    )
+    imported.add_argument("tool", choices=("sloth", "openslo", "pyrra"), help="the format of the files")
+    imported.add_argument("files", nargs="+", help="YAML files (several documents each is fine)")
+    imported.add_argument(
+        "-n", "--namespace", default="", help="namespace of the plans (default: the source's, else default)"
+    )
+    imported.add_argument("-o", "--output", default="", help="write the plans to this file instead of stdout")
+    imported.add_argument("--strict", action="store_true", help="exit 1 when any field cannot be carried")
+    imported.set_defaults(run=cmd_import)
+
+    exported = verbs.add_parser("export", help="plans as OpenSLO v1 documents; what OpenSLO cannot say is listed")
+    exported.add_argument("format", choices=("openslo",), help="the format to write")
+    exported.add_argument("files", nargs="*", help=files_help)
+    exported.set_defaults(run=cmd_export)
+
     reference = verbs.add_parser("reference", help="write the reference pages (kinds, settings, commands, HTTP)")
     reference.add_argument("-o", "--output", default="docs/reference", help="folder (default docs/reference)")
     reference.set_defaults(run=cmd_reference)
     return parser
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Plans from another tool's specs on stdout (or one file each in --output); what they cannot carry on
+    stderr, one line each, and as comments heading each plan."""
+    from sre_operator.interop import convert
+
+    documents, problems = _load(args.files)
+    _report(problems, sys.stderr)
+    if problems:
+        return 1
+    conversion = convert(args.tool, [(f"{d.source}#{d.index}", d.body) for d in documents if isinstance(d.body, dict)])
+    for plan in conversion.plans:
+        if args.namespace:
+            plan["metadata"]["namespace"] = args.namespace
+        plan["metadata"].setdefault("namespace", "default")
+    invalid = [
+        problem for plan in conversion.plans for problem in parse_document(plan, plan["metadata"]["name"]).problems
+    ]
+    for line in [d.line() for d in conversion.dropped]:
+        print(f"not carried: {line}", file=sys.stderr)
+    for line in [d.line() for d in conversion.assumed]:
+        print(f"assumed: {line}", file=sys.stderr)
+    _report(invalid, sys.stderr)
+    header = "".join(f"# not carried: {d.line()}\n" for d in conversion.dropped)
+    header += "".join(f"# assumed, revisit: {d.line()}\n" for d in conversion.assumed)
+    text = header + dump_yaml(conversion.plans)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(args.output, file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    print(f"{len(conversion.plans)} plan(s); {len(conversion.dropped)} field(s) not carried", file=sys.stderr)
+    if invalid or not conversion.plans:
+        return 1
+    return 1 if args.strict and conversion.dropped else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Plans as OpenSLO v1 documents on stdout; what OpenSLO cannot say on stderr, one line each."""
+    from sre_operator.interop import to_openslo
+
+    parsed, problems = _parsed_or_problems(args.files)
+    _report(problems, sys.stderr)
+    if problems:
+        return 1
+    documents: list[dict[str, Any]] = []
+    for item in parsed:
+        if isinstance(item.model, ServiceReliabilityPlan):
+            exported, dropped = to_openslo(item.model, item.model.metadata.namespace or "default")
+            documents += exported
+            for entry in dropped:
+                print(f"not carried: {entry.line()}", file=sys.stderr)
+    sys.stdout.write(dump_yaml(documents))
+    return 0 if documents else 1
 
 
 def reference_pages() -> dict[str, str]:

@@ -283,7 +283,10 @@ def test_the_web_view_in_a_real_browser(control_plane: ControlPlane, operator: R
     spent = statuses["spent"]["slos"]["availability"]
     sli = browser.find_element(By.CSS_SELECTOR, '[data-testid="sli"]').text
     assert sli == f"{(1 - spent['burnRates']['1h'] * (1 - OBJECTIVE / 100)) * 100:.3f}%" == "99.800%"
-    # The SLI chart: a point every 3 hours of the 30 backfilled days, against the objective.
+    # The budget over the rolling window, and the SLI against the objective: a point every 3 hours of the 30
+    # backfilled days.
+    budget_points = browser.find_element(By.CSS_SELECTOR, '[data-testid="budget-chart"]').get_attribute("data-points")
+    assert 230 <= int(budget_points) <= 240, budget_points
     points = int(browser.find_element(By.CSS_SELECTOR, '[data-testid="sli-chart"]').get_attribute("data-points"))
     assert 230 <= points <= 240, points
     # 30 days of steady traffic recorded: the window is covered and 10 requests a second are plenty.

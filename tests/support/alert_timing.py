@@ -243,3 +243,28 @@ def raw_rate_groups(objective: float, window: str = "30d") -> list[dict[str, Any
     for alert, severity in ((PAGE, "critical"), (TICKET, "warning")):
         rules.append({"alert": alert, "expr": " or ".join(tier(t) for t in TIERS if t.severity == severity)})
     return [{"name": "raw-rate", "rules": rules}]
+
+
+PYRRA_TIERS = (("1h", "5m", 14, PAGE), ("6h", "30m", 7, PAGE), ("1d", "2h", 2, TICKET), ("4d", "6h", 1, TICKET))
+"""Pyrra's burn-rate alerts for its 4-week window: (long, short, factor, which of our alerts it stands beside)."""
+
+
+def pyrra_shaped_groups(objective: float) -> list[dict[str, Any]]:
+    """Rules shaped as Pyrra generates them for a ratio SLO over 4 weeks: a burn rate per window from raw series,
+    an alert per tier (named here as ours, so one measurement reads both)."""
+    budget = round(1 - objective / 100, 10)
+    windows = sorted({w for long, short, _, _ in PYRRA_TIERS for w in (long, short)}, key=seconds)
+    rules: list[dict[str, Any]] = [
+        {"record": "http_requests:burnrate", "expr": f"sum(rate({ERRORS}[{w}])) / sum(rate({TOTAL}[{w}]))",
+         "labels": {"window": w}}
+        for w in windows
+    ]  # fmt: skip
+    for long, short, factor, alert in PYRRA_TIERS:
+        threshold = f"{factor * budget:.10g}"
+        rules.append({
+            "alert": alert,
+            "expr": f'max without (window) (http_requests:burnrate{{window="{long}"}} > {threshold})'
+                    f' and max without (window) (http_requests:burnrate{{window="{short}"}} > {threshold})',
+            "labels": {"long": long, "short": short},  # as Pyrra's: two tiers of one alert firing at once differ
+        })  # fmt: skip
+    return [{"name": "pyrra-shaped", "rules": rules}]

@@ -70,8 +70,13 @@ class RegistryView:
         window = seconds(slo_window(found))
         identity = {"namespace": namespace, "service": model.spec.service.name, "slo": slo}
         step = max(60.0, window / HISTORY_POINTS)
+        # The last sample of each step, wherever in it the rules evaluated.
         budget = await self._range(
-            ("rolling", namespace, plan, slo), budget_selector(**identity), now - window, now, step
+            ("rolling", namespace, plan, slo),
+            f"last_over_time({budget_selector(**identity)}[{step:.0f}s])",
+            now - window + step,
+            now,
+            step,
         )
         if found.indicator.expression is not None:  # no request counts: neither traffic-weighted nor hourly
             return SloHistory(now, [point for _, point in budget])

@@ -464,6 +464,13 @@ def build_parser() -> argparse.ArgumentParser:
     imported.add_argument("--strict", action="store_true", help="exit 1 when any field cannot be carried")
     imported.set_defaults(run=cmd_import)
 
+    init = verbs.add_parser("init", help="write a plan, a policy and a gate from a few questions")
+    init.add_argument("-o", "--output", default="sre-plan.yaml", help="file to write (default sre-plan.yaml)")
+    init.add_argument("--prometheus-url", default="", help="look at this Prometheus for the service's SLIs")
+    init.add_argument("--job", default="", help="the service's job label in Prometheus")
+    init.add_argument("--one-shot", action="store_true", help="ask nothing: every default, each marked to revisit")
+    init.set_defaults(run=cmd_init)
+
     exported = verbs.add_parser("export", help="plans as OpenSLO v1 documents; what OpenSLO cannot say is listed")
     exported.add_argument("format", choices=("openslo",), help="the format to write")
     exported.add_argument("files", nargs="*", help=files_help)
@@ -528,6 +535,76 @@ def cmd_export(args: argparse.Namespace) -> int:
                 print(f"not carried: {entry.line()}", file=sys.stderr)
     sys.stdout.write(dump_yaml(documents))
     return 0 if documents else 1
+
+
+def _discover(url: str, job: str) -> tuple[list[str], list[Any]]:
+    """The jobs Prometheus scrapes, and the SLIs it can back for ``job`` (when given)."""
+    from sre_operator.budgets.discovery import candidates, jobs
+
+    async def read() -> tuple[list[str], list[Any]]:
+        client = PrometheusClient(PrometheusSettings(url))
+        try:
+            return await jobs(client), (await candidates(client, job) if job else [])
+        finally:
+            await client.close()
+
+    return asyncio.run(read())
+
+
+def _ask(prompt: str, default: str, check: Callable[[str], str | None]) -> tuple[str, bool]:
+    """One answer, asked again until it passes ``check``; the default on an empty line or at the end of input."""
+    while True:
+        try:
+            text = input(f"{prompt} [{default}]: ").strip()
+        except EOFError:
+            print()
+            return default, True
+        if not text:
+            return default, True
+        problem = check(text)
+        if problem is None:
+            return text, False
+        print(f"  {problem}")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """A plan, a policy and a gate from a short conversation (or every default with --one-shot)."""
+    from sre_operator.authoring import Answer, documents, questions
+
+    job, found = args.job, []
+    if args.prometheus_url:
+        try:
+            known, _ = _discover(args.prometheus_url, "")
+        except (QueryFailed, OSError) as error:
+            print(f"error: Prometheus cannot be read: {error}", file=sys.stderr)
+            return 1
+        if not job and known and not args.one_shot:
+            print(f"Prometheus scrapes these jobs: {', '.join(known)}")
+            job, _ = _ask(
+                "Job of the service", known[0], lambda t: None if t in known else f"one of {', '.join(known)}"
+            )
+        job = job or (known[0] if known else "")
+        found = _discover(args.prometheus_url, job)[1] if job else []
+        if job and not found:
+            print(f"No request counters with a status label, nor latency histograms, for job {job!r}.")
+    answers: dict[str, Answer] = {}
+    for question in questions(job, found):
+        if args.one_shot or (question.key == "pager_secret" and answers["pager"].value == "none"):
+            answers[question.key] = Answer(question.default, True)
+            continue
+        if question.why:
+            print(question.why)
+        value, defaulted = _ask(question.prompt, question.default, question.check)
+        answers[question.key] = Answer(value, defaulted)
+    text = documents(answers)
+    problems = [
+        problem for document in yaml.safe_load_all(text) for problem in parse_document(document, args.output).problems
+    ]
+    Path(args.output).write_text(text, encoding="utf-8")
+    assumed = text.count("# ASSUMED")
+    print(f"wrote {args.output}: a plan, a policy and a gate; {assumed} assumption(s) marked to revisit")
+    _report(problems, sys.stderr)
+    return 1 if problems else 0
 
 
 def reference_pages() -> dict[str, str]:

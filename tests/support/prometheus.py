@@ -176,8 +176,7 @@ class LivePrometheus:
 
     def backfill(self, traffic: Sequence[Traffic], groups: Sequence[dict[str, Any]], end: int) -> None:
         """30 days of counters up to ``end``, then the recorded series: the 5-minute rates over the whole
-        history, and the levels that read them over the last minutes (budgets are read at the latest sample)
-        and once an hour before (budget charts read their history).
+        history, and the levels that read them over the last minutes (budgets are read at the latest sample).
         ``end`` may lie ahead, so that the history is still fresh for tests that read it minutes later: those
         last minutes then start before now, since queries at now must find them."""
         self.end = end
@@ -189,7 +188,6 @@ class LivePrometheus:
         raw.unlink()
         self.start()
         level_names = ["|".join(sorted(names_of_level)) for names_of_level in LEVELS]
-        live_minutes = min(end, int(time.time()) // 60 * 60) - 900
         for index, level in enumerate(split_levels(groups)):
             # A level evaluated twice is written to the same file both times: promtool offsets a group's
             # evaluations by a hash of its name and file, and only the same offsets make the second pass's
@@ -201,7 +199,7 @@ class LivePrometheus:
             # At the rules' own 1m interval: Prometheus (and promtool's backfill) offsets a group's evaluations
             # by a hash of its name, and "the evaluation in the first minute of the hour" then holds once an
             # hour only at that interval.
-            first = start + 600 if index <= 1 else live_minutes
+            first = start + 600 if index <= 1 else min(end, int(time.time()) // 60 * 60) - 900
             self._promtool(
                 "tsdb", "create-blocks-from", "rules", "--quiet",
                 f"--url={self.url}", f"--start={first}", f"--end={end}",
@@ -214,21 +212,6 @@ class LivePrometheus:
                 if index == 1
                 else f'count({{__name__=~"{level_names[index]}"}})'
             )
-        # The budget's history, as charts read it: the levels above the SLI rates once an hour over the whole
-        # history before those last minutes (a minute apart, the month would take far longer to evaluate).
-        for index, level in enumerate(split_levels(groups)[2:], start=2):
-            rules = self.folder / f"history-{index}.rules.yaml"
-            rules.write_text(yaml.safe_dump({"groups": level}, sort_keys=False), encoding="utf-8")
-            blocks = self.folder / f"history-{index}"
-            blocks.mkdir()
-            self._promtool(
-                "tsdb", "create-blocks-from", "rules", "--quiet",
-                f"--url={self.url}", f"--start={start + 3600}", f"--end={live_minutes - 60}",
-                "--eval-interval=3600s", f"--output-dir={blocks}", str(rules),
-            )  # fmt: skip
-            self._load_blocks(blocks)
-            middle = (start + live_minutes) // 2  # the first hours may have no SLO window to read yet
-            self._await_level(f'count(last_over_time({{__name__=~"{level_names[index]}"}}[2h] @ {middle}))')
 
     def _await_level(self, expression: str, timeout: float = 60) -> None:
         """Until what a level recorded answers queries: the next level (and the hourly means, which read the

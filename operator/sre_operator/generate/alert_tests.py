@@ -308,7 +308,7 @@ def slo_test_suite(
     """The rules under test (one group), two promtool test files and the scenario list, for one SLO."""
     group_labels = {name: SYNTHETIC_GROUP_VALUE for name in _group_by(slo)}
     traffic = _Traffic(slo, group_labels)
-    tested = slo
+    tested, why_synthetic = slo, traffic.reason  # said before the twin's own (empty) reason replaces it
     if traffic.reason:
         tested = _synthetic_twin(slo)
         traffic = _Traffic(tested, group_labels)
@@ -337,7 +337,7 @@ def slo_test_suite(
         test_file(False),
         test_file(True),
         tuple(scenarios),
-        _reason(traffic.reason, tested is not slo),
+        _reason(why_synthetic, tested is not slo),
     )
 
 

@@ -9,13 +9,21 @@ from typing import Any
 from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# What is special anywhere in a line: escapes, code, emphasis, link brackets, HTML, table cells, strike-through.
+# Parentheses and "!" only matter after "]", which is escaped; "#", "+", "-", "=" and "1." only at a line's start.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+# A heading, a list item, a rule or an underline: the marker and then a space, the end, or more of the same.
+_BLOCK_START = re.compile(r"^([#+=-])(?=[\s#+=-]|$)")
+_ORDERED_START = re.compile(r"^(\d+)([.)])(?=\s|$)")
+_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
 
 
 def escape_markdown(value: Any) -> str:
-    """User text as literal Markdown: no links, emphasis, HTML or headings can be injected; one line."""
-    text = " ".join(str(value).split())
-    return _SPECIAL.sub(r"\\\1", text).replace("&", "&amp;")
+    """User text as literal Markdown: no links, emphasis, HTML, entities, headings or lists can be injected; one
+    line. Only what Markdown would read as markup is escaped, so the text reads the same printed raw."""
+    text = _SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+    text = _ENTITY.sub("&amp;", text)
+    return _ORDERED_START.sub(r"\1\\\2", _BLOCK_START.sub(r"\\\1", text))
 
 
 def code_span(value: Any) -> str:

@@ -68,17 +68,17 @@ class RegistryView:
         if model is None or found is None:
             return SloHistory(now)
         window = seconds(slo_window(found))
+        allowed = 1 - found.objective / 100
         identity = {"namespace": namespace, "service": model.spec.service.name, "slo": slo}
         step = max(60.0, window / HISTORY_POINTS)
-        # The last sample of each step, wherever in it the rules evaluated.
-        budget = await self._range(
-            ("rolling", namespace, plan, slo),
-            f"last_over_time({budget_selector(**identity)}[{step:.0f}s])",
-            now - window + step,
-            now,
-            step,
-        )
-        if found.indicator.expression is not None:  # no request counts: neither traffic-weighted nor hourly
+        if found.indicator.expression is not None:  # no request counts: the recorded budget, last sample per step
+            budget = await self._range(
+                ("rolling", namespace, plan, slo),
+                f"last_over_time({budget_selector(**identity)}[{step:.0f}s])",
+                now - window + step,
+                now,
+                step,
+            )
             return SloHistory(now, [point for _, point in budget])
         hourly = selector(names.SLI_RATE, {names.LABEL_SLI: f"{HOURLY_ERRORS}|{HOURLY_REQUESTS}"}, **identity)
         # Half past each hour, the one hourly mean recorded in the last hour (at its start, for the hour before):
@@ -91,6 +91,16 @@ class RegistryView:
             now,
             HOUR_SECONDS,
         )
+        # The budget left at each step, as the SLO window computes it: the errors over the requests of the
+        # window's hourly means, over the budget.
+        hour_step = HOUR_SECONDS * math.ceil(step / HOUR_SECONDS)
+        rolling = await self._range(
+            ("rolling", namespace, plan, slo),
+            f"sum by ({names.LABEL_SLI}) (sum_over_time({hourly}[{window:.0f}s]))",
+            now - window + hour_step,
+            now,
+            hour_step,
+        )
         # The SLI of each step of whole hours: the errors over the requests of the hourly means in it.
         sli_step = max(HOUR_SECONDS, HOUR_SECONDS * math.ceil(window / HISTORY_POINTS / HOUR_SECONDS))
         sli = await self._range(
@@ -102,10 +112,11 @@ class RegistryView:
         )
         return SloHistory(
             now,
-            budget=[point for _, point in budget],
-            calendar=calendar_budget(
-                _of(calendar, HOURLY_ERRORS), _of(calendar, HOURLY_REQUESTS), 1 - found.objective / 100
-            ),
+            budget=[
+                (moment, 1 - (1 - sli) / allowed)
+                for moment, sli in sli_points(_of(rolling, HOURLY_ERRORS), _of(rolling, HOURLY_REQUESTS))
+            ],
+            calendar=calendar_budget(_of(calendar, HOURLY_ERRORS), _of(calendar, HOURLY_REQUESTS), allowed),
             sli=sli_points(_of(sli, HOURLY_ERRORS), _of(sli, HOURLY_REQUESTS)),
             sli_step=sli_step,
         )

@@ -21,6 +21,7 @@ import yaml
 
 from sre_operator.budgets import PrometheusClient, PrometheusSettings, QueryFailed
 from sre_operator.budgets.periods import period_report
+from sre_operator.config import default_text, env_of, flag_of, settings, spec_of
 from sre_operator.documents import SourceDocument, load_embedded_examples, load_files, parse_all
 from sre_operator.errors import Problem
 from sre_operator.generate import RenderOptions
@@ -185,45 +186,6 @@ def cmd_crds(args: argparse.Namespace) -> int:
     return 0
 
 
-# Flags of ``run``: (flag, help). Each is also the variable SRE_OPERATOR_<FLAG> (API.md, Operator settings).
-RUN_SETTINGS: tuple[tuple[str, str], ...] = (
-    (
-        "--drift-interval",
-        "seconds between full re-checks of every plan's children, a safety net beside the watches (default 0: off)",
-    ),
-    ("--runbook-base-url", "runbook server for plans without runbooks.baseURL"),
-    ("--peering", "kopf peering name, for several replicas with one active (default: one standalone replica)"),
-    ("--kubeconfig", "kubeconfig file (default: in-cluster, then KUBECONFIG or ~/.kube/config)"),
-    ("--prometheus-url", "Prometheus HTTP API: Prometheus, Thanos Query or Mimir (default: none, budgets unknown)"),
-    ("--prometheus-bearer-token-file", "bearer token sent to Prometheus, read again for every request"),
-    ("--prometheus-ca-file", "CA bundle that signed Prometheus' certificate"),
-    ("--prometheus-timeout", "seconds one Prometheus query may take (default 10)"),
-    ("--evaluation-interval", "seconds between budget evaluations (default 30)"),
-    ("--budget-stale-after", "seconds after which a budget sample counts as unknown (default 300)"),
-    ("--http-address", "health, metrics and gate API (default 0.0.0.0:8080)"),
-    ("--webhook-address", "HTTPS admission webhook; empty turns it off (default 0.0.0.0:9443)"),
-    ("--webhook-cert-dir", "folder with tls.crt and tls.key, reloaded on change (default: a self-signed pair)"),
-    (
-        "--webhook-client-ca",
-        "CA file: the webhook takes only clients with a certificate it signed, such as the API server configured "
-        "with a WebhookAdmissionConfiguration (default: any client)",
-    ),
-    ("--cadvisor-selector", "label matchers of cAdvisor series for the saturation rules (kube-prometheus' by default)"),
-    ("--kube-state-metrics-selector", 'label matchers of kube-state-metrics series (default job="kube-state-metrics")'),
-    ("--capacity-interval", "seconds between checks of spec.capacity against the live workloads (default 300)"),
-    ("--report-interval", "seconds between looks for reliability reports due on reporting.cadence (default 3600)"),
-    ("--alertmanager-token-file", "bearer token Alertmanager must send to POST /v1/alertmanager"),
-    ("--alertmanager-receiver-url", "where Alertmanager reaches that receiver; the routing sends pages there too"),
-    ("--alertmanager-token-secret", "NAME:KEY of the Secret with that token, as the routing references it"),
-)
-
-
-def _env_name(flag: str) -> str:
-    from sre_operator.config import ENV_PREFIX
-
-    return ENV_PREFIX + flag.removeprefix("--").upper().replace("-", "_")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the operator; flags become the SRE_OPERATOR_* variables the handlers read at import."""
     import os
@@ -233,20 +195,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     limit_malloc_arenas()  # before any thread starts: see sre_operator.runtime.heap
     from sre_operator.budgets import parse_header
 
-    for flag, _ in RUN_SETTINGS:
-        value = getattr(args, flag.removeprefix("--").replace("-", "_"))
-        if value is not None:
-            os.environ[_env_name(flag)] = str(value)
-    if args.namespace:
-        os.environ[_env_name("--namespaces")] = ",".join(args.namespace)
-    if args.prometheus_header:
-        for header in args.prometheus_header:
-            try:
-                parse_header(header)
-            except ValueError as problem:
-                print(f"--prometheus-header: {problem}", file=sys.stderr)
-                return 2
-        os.environ[_env_name("--prometheus-header")] = "\n".join(args.prometheus_header)
+    for item in settings():
+        value = getattr(args, item.name)
+        if value is None:
+            continue
+        if item.name == "prometheus_headers":
+            for header in value:
+                try:
+                    parse_header(header)
+                except ValueError as problem:
+                    print(f"--prometheus-header: {problem}", file=sys.stderr)
+                    return 2
+        separator = "\n" if spec_of(item).kind == "lines" else ","
+        os.environ[env_of(item)] = separator.join(value) if spec_of(item).repeat else str(value)
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
 
@@ -403,21 +364,20 @@ def build_parser() -> argparse.ArgumentParser:
     test_rules.set_defaults(run=cmd_test_rules)
 
     run = verbs.add_parser("run", help="run the operator (kopf), watching all namespaces unless some are named")
-    run.add_argument(
-        "-n",
-        "--namespace",
-        action="append",
-        help="watch this namespace (repeat for more; env SRE_OPERATOR_NAMESPACES, comma-separated)",
-    )
-    for flag, text in RUN_SETTINGS:
-        run.add_argument(flag, help=f"{text}; env {_env_name(flag)}")
-    run.add_argument(
-        "--prometheus-header",
-        action="append",
-        metavar="NAME:VALUE",
-        help="extra header for Prometheus, such as X-Scope-OrgID:tenant (repeat for more; "
-        "env SRE_OPERATOR_PROMETHEUS_HEADER, one per line)",
-    )
+    for item in settings():
+        spec = spec_of(item)
+        default = default_text(item)
+        shown = f"; default {default}" if default and not spec.repeat else ""
+        names = ["-n", flag_of(item)] if item.name == "namespaces" else [flag_of(item)]
+        run.add_argument(
+            *names,
+            dest=item.name,
+            metavar="NAME:VALUE"
+            if spec.kind == "lines"
+            else flag_of(item).removeprefix("--").upper().replace("-", "_"),
+            action="append" if spec.repeat else "store",
+            help=f"{spec.help}{shown}; env {env_of(item)}",
+        )
     run.add_argument("-v", "--verbose", action="store_true", help="log every API request")
     run.set_defaults(run=cmd_run)
 
@@ -590,12 +550,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     answers: dict[str, Answer] = {}
     for question in questions(job, found):
         if args.one_shot or (question.key == "pager_secret" and answers["pager"].value == "none"):
-            answers[question.key] = Answer(question.default, True)
+            answers[question.key] = Answer.to(question, question.default, defaulted=True)
             continue
         if question.why:
             print(question.why)
         value, defaulted = _ask(question.prompt, question.default, question.check)
-        answers[question.key] = Answer(value, defaulted)
+        answers[question.key] = Answer.to(question, value, defaulted)
     text = documents(answers)
     problems = [
         problem for document in yaml.safe_load_all(text) for problem in parse_document(document, args.output).problems
@@ -615,8 +575,7 @@ def reference_pages() -> dict[str, str]:
 
     return reference.pages(
         [("sre-operator", build_parser()), ("kubectl sre", kubectl_parser())],
-        RUN_SETTINGS,
-        _env_name,
+        [(flag_of(item), env_of(item), default_text(item), spec_of(item).help) for item in settings()],
         [("on --http-address", http_document()), ("on --webhook-address (HTTPS)", webhook_document())],
     )
 

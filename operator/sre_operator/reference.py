@@ -132,13 +132,19 @@ def commands_page(programs: Sequence[tuple[str, argparse.ArgumentParser]]) -> st
     return "\n".join(out)
 
 
-def settings_page(settings: Sequence[tuple[str, str]], env_name: Any) -> str:
-    rows = "\n".join(f"| {code(flag)} | {code(env_name(flag))} | {cell(text)} |" for flag, text in settings)
+def settings_page(settings: Sequence[tuple[str, str, str, str]]) -> str:
+    """(flag, environment variable, default, meaning) of each setting, from the one declaration the operator
+    reads them with."""
+    rows = "\n".join(
+        f"| {code(flag)} | {code(env)} | {code(default) or 'empty'} | {cell(text)} |"
+        for flag, env, default, text in settings
+    )
     return (
         f"# Operator settings\n\n{GENERATED}"
         "`sre-operator run` takes each setting as a flag or as an environment variable; a flag wins over the\n"
-        "variable, which wins over the default. The chart sets them from its values.\n\n"
-        f"| flag | environment variable | meaning |\n|---|---|---|\n{rows}\n"
+        "variable, which wins over the default. The chart sets them from its values. A value that cannot be read\n"
+        "stops the operator at start-up with one line naming the flag.\n\n"
+        f"| flag | environment variable | default | meaning |\n|---|---|---|---|\n{rows}\n"
     )
 
 
@@ -176,14 +182,13 @@ def index_page() -> str:
 
 def pages(
     programs: Sequence[tuple[str, argparse.ArgumentParser]],
-    settings: Sequence[tuple[str, str]],
-    env_name: Any,
+    settings: Sequence[tuple[str, str, str, str]],
     documents: Sequence[tuple[str, Mapping[str, Any]]],
 ) -> dict[str, str]:
     """File name to page; ``alerts.md`` is written by hand and not among them."""
     generated = {f"{kind.lower()}.md": kind_page(kind) for kind in KINDS}
     generated["README.md"] = index_page()
     generated["commands.md"] = commands_page(programs)
-    generated["settings.md"] = settings_page(settings, env_name)
+    generated["settings.md"] = settings_page(settings)
     generated["http.md"] = http_page(documents)
     return generated

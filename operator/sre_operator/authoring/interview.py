@@ -34,7 +34,12 @@ class Question:
 @dataclass(frozen=True)
 class Answer:
     value: str
-    defaulted: bool
+    assumed: str = ""
+    """Set when the default was taken for a question that says what that assumes: marked in the file."""
+
+    @classmethod
+    def to(cls, question: Question, value: str, defaulted: bool) -> Answer:
+        return cls(value, question.assumption if defaulted else "")
 
 
 def _name(text: str) -> str | None:
@@ -233,7 +238,7 @@ def documents(answers: Mapping[str, Answer]) -> str:
         "metadata": {"name": service, "namespace": namespace},
         "spec": {"planRef": {"name": service}, "targets": [{"kind": "Deployment", "name": value["workload"]}]},
     }  # fmt: skip
-    assumptions = [q.assumption for q in questions() if q.assumption and answers[q.key].defaulted]
+    assumptions = [answer.assumed for answer in answers.values() if answer.assumed]
     header = "# Written by sre-operator init. Check it with: sre-operator validate THIS-FILE\n"
     header += "".join(f"# ASSUMED, revisit: {text}\n" for text in assumptions)
     return header + yaml.safe_dump_all([plan, policy, gate], sort_keys=False)

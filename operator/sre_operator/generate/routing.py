@@ -1,6 +1,7 @@
 """A plan's alert routing: an AlertmanagerConfig and a raw Alertmanager configuration. Pure.
 
-Both say the same thing. Alerts of the plan's service (and namespace) are
+One tree, two dialects: ``routing_tree`` says what routes where, and ``alertmanager_config``
+and ``raw_routing`` write it as each form spells it. Alerts of the plan's service (and namespace) are
 grouped by alertname, service and slo; pages (severity critical) go to the
 page receiver, tickets (severity warning, the no-data alert among them) to
 the ticket receiver, and anything else of the service to a receiver that
@@ -181,12 +182,75 @@ def _operator_matcher(name: str, value: str) -> dict[str, str]:
     return {"name": name, "value": value, "matchType": "="}
 
 
+def matcher(name: str, value: str) -> str:
+    """An Alertmanager matcher string with the value quoted and escaped (no label value can break out)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'{name}="{escaped}"'
+
+
 INCIDENTS = "incidents"
 
 
-def _incident_route(plan: ServiceReliabilityPlan, page_matcher: Any) -> dict[str, Any]:
-    """Pages go to the operator as well (``continue``), to become Incidents; the page route still follows."""
-    return {"receiver": receiver_name(plan, INCIDENTS), "matchers": [page_matcher], "continue": True}
+@dataclass(frozen=True)
+class Route:
+    receiver: str
+    severity: str
+    timing: Timing | None = None
+    keep_going: bool = False
+    """Alertmanager's ``continue``: the routes after this one still see the alert."""
+    business_hours: bool = False
+    """Active only in the plan's business hours."""
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A plan's routing in no dialect: what both the AlertmanagerConfig and the raw configuration say."""
+
+    routes: tuple[Route, ...]
+    receivers: tuple[tuple[str, Receiver | None, str], ...]
+    """(name, receiver, severity) of the page and ticket receivers."""
+    inhibitions: tuple[tuple[dict[str, str], dict[str, str]], ...]
+    """(source, target) label sets: a page silences the tickets, a fast burn the slow burn, of the same SLO."""
+    incidents: IncidentReceiver | None
+    business_hours: BusinessHours | None
+
+
+def routing_tree(plan: ServiceReliabilityPlan, incidents: IncidentReceiver | None = None) -> Tree | None:
+    """The routes, receivers and inhibitions of a plan; None when the plan routes nothing."""
+    routing = plan.spec.alerting.routing if plan.spec.alerting else None
+    if routing is None:
+        return None
+    page, ticket = receiver_name(plan, "page"), receiver_name(plan, "ticket")
+    routes = [
+        Route(page, "critical", page_timing(plan)),
+        Route(ticket, "warning", TICKET_TIMING, business_hours=routing.business_hours is not None),
+    ]
+    if incidents is not None:  # pages go to the operator as well, to become Incidents; the page route follows
+        routes.insert(0, Route(receiver_name(plan, INCIDENTS), "critical", keep_going=True))
+    service = {names.LABEL_SERVICE: plan.spec.service.name}
+    inhibitions = (
+        ({**service, "severity": "critical"}, {**service, "severity": "warning"}),
+        ({**service, "alertname": names.ALERT_PAGE}, {**service, "alertname": names.ALERT_TICKET}),
+    )
+    receivers = ((page, routing.page, "critical"), (ticket, routing.ticket, "warning"))
+    return Tree(tuple(routes), receivers, inhibitions, incidents, routing.business_hours)
+
+
+def _timing(timing: Timing) -> dict[str, str]:
+    return {
+        "group_wait": timing.group_wait,
+        "group_interval": timing.group_interval,
+        "repeat_interval": timing.repeat_interval,
+    }
+
+
+def _camel_key(key: str) -> str:
+    first, *rest = key.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def _camel(values: dict[str, Any]) -> dict[str, Any]:
+    return {_camel_key(k): v for k, v in values.items()}
 
 
 def operator_incident_receiver(plan: ServiceReliabilityPlan, incidents: IncidentReceiver) -> dict[str, Any]:
@@ -219,53 +283,46 @@ def raw_incident_receiver(plan: ServiceReliabilityPlan, incidents: IncidentRecei
 def alertmanager_config(
     plan: ServiceReliabilityPlan, today: datetime.date | None = None, incidents: IncidentReceiver | None = None
 ) -> dict[str, Any] | None:
-    """The AlertmanagerConfig (monitoring.coreos.com/v1alpha1), or None when the plan routes nothing."""
-    routing = plan.spec.alerting.routing if plan.spec.alerting else None
-    if routing is None:
+    """The tree as an AlertmanagerConfig (monitoring.coreos.com/v1alpha1): camelCase, matcher objects, Secrets
+    by reference, time intervals in UTC (the CRD has no time zone); None when the plan routes nothing."""
+    tree = routing_tree(plan, incidents)
+    if tree is None:
         return None
-    page, ticket = receiver_name(plan, "page"), receiver_name(plan, "ticket")
-    ticket_route: dict[str, Any] = {
-        "receiver": ticket,
-        "matchers": [_operator_matcher("severity", "warning")],
-        **_camel(_timing(TICKET_TIMING)),
-    }
+
+    def route(item: Route) -> dict[str, Any]:
+        found: dict[str, Any] = {"receiver": item.receiver, "matchers": [_operator_matcher("severity", item.severity)]}
+        if item.keep_going:
+            found["continue"] = True
+        if item.timing is not None:
+            found.update(_camel(_timing(item.timing)))
+        if item.business_hours:
+            found["activeTimeIntervals"] = [BUSINESS_HOURS]
+        return found
+
     spec: dict[str, Any] = {
         "route": {
             "receiver": NULL_RECEIVER,
             "groupBy": list(GROUP_BY),
             "matchers": [_operator_matcher(names.LABEL_SERVICE, plan.spec.service.name)],
-            "routes": [
-                {
-                    "receiver": page,
-                    "matchers": [_operator_matcher("severity", "critical")],
-                    **_camel(_timing(page_timing(plan))),
-                },
-                ticket_route,
-            ],
+            "routes": [route(item) for item in tree.routes],
         },
-        "receivers": [
-            {"name": NULL_RECEIVER},
-            operator_receiver(page, routing.page, "critical"),
-            operator_receiver(ticket, routing.ticket, "warning"),
-        ],
+        "receivers": [{"name": NULL_RECEIVER}, *(operator_receiver(*receiver) for receiver in tree.receivers)],
         "inhibitRules": [
             {
                 "sourceMatch": [_operator_matcher(k, v) for k, v in source.items()],
                 "targetMatch": [_operator_matcher(k, v) for k, v in target.items()],
                 "equal": ["namespace", "service", "slo"],
             }
-            for source, target in _inhibitions(plan)
+            for source, target in tree.inhibitions
         ],
     }
-    if incidents is not None:
-        spec["route"]["routes"].insert(0, _incident_route(plan, _operator_matcher("severity", "critical")))
-        spec["receivers"].append(operator_incident_receiver(plan, incidents))
-    if routing.business_hours is not None:
-        ticket_route["activeTimeIntervals"] = [BUSINESS_HOURS]
+    if tree.incidents is not None:
+        spec["receivers"].append(operator_incident_receiver(plan, tree.incidents))
+    if tree.business_hours is not None:
         spec["muteTimeIntervals"] = [  # the CRD's name for every named time interval, active or mute
             {
                 "name": BUSINESS_HOURS,
-                "timeIntervals": utc_intervals(routing.business_hours, today or datetime.date.today()),
+                "timeIntervals": utc_intervals(tree.business_hours, today or datetime.date.today()),
             }
         ]
     return {
@@ -280,101 +337,55 @@ def alertmanager_config(
     }
 
 
-def _timing(timing: Timing) -> dict[str, str]:
-    return {
-        "group_wait": timing.group_wait,
-        "group_interval": timing.group_interval,
-        "repeat_interval": timing.repeat_interval,
-    }
-
-
-def _camel_key(key: str) -> str:
-    first, *rest = key.split("_")
-    return first + "".join(part.title() for part in rest)
-
-
-def _camel(values: dict[str, Any]) -> dict[str, Any]:
-    return {_camel_key(k): v for k, v in values.items()}
-
-
-def _inhibitions(plan: ServiceReliabilityPlan) -> list[tuple[dict[str, str], dict[str, str]]]:
-    service = {names.LABEL_SERVICE: plan.spec.service.name}
-    return [
-        ({**service, "severity": "critical"}, {**service, "severity": "warning"}),
-        ({**service, "alertname": names.ALERT_PAGE}, {**service, "alertname": names.ALERT_TICKET}),
-    ]
-
-
-def matcher(name: str, value: str) -> str:
-    """An Alertmanager matcher string with the value quoted and escaped (no label value can break out)."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'{name}="{escaped}"'
-
-
 def raw_routing(plan: ServiceReliabilityPlan, incidents: IncidentReceiver | None = None) -> dict[str, Any] | None:
-    """The routing subtree, receivers, inhibition rules and time intervals a platform team merges."""
-    routing = plan.spec.alerting.routing if plan.spec.alerting else None
-    if routing is None:
+    """The tree as raw Alertmanager configuration: the routing subtree, receivers, inhibition rules and time
+    intervals a platform team merges (snake_case, matcher strings, secrets as files, the namespace matched)."""
+    tree = routing_tree(plan, incidents)
+    if tree is None:
         return None
-    page, ticket, nobody = (
-        receiver_name(plan, "page"),
-        receiver_name(plan, "ticket"),
-        receiver_name(plan, NULL_RECEIVER),
-    )
-    ticket_route: dict[str, Any] = {
-        "receiver": ticket,
-        "matchers": [matcher("severity", "warning")],
-        **_timing(TICKET_TIMING),
-    }
-    if routing.business_hours is not None:
-        ticket_route["active_time_intervals"] = [f"{plan.metadata.name}-{BUSINESS_HOURS}"]
-    route: dict[str, Any] = {
-        "receiver": nobody,
-        "group_by": list(GROUP_BY),
-        "matchers": [
-            matcher("namespace", plan.metadata.namespace),
-            matcher(names.LABEL_SERVICE, plan.spec.service.name),
-        ],
-        "routes": [
-            {"receiver": page, "matchers": [matcher("severity", "critical")], **_timing(page_timing(plan))},
-            ticket_route,
-        ],
-    }
+    namespace = matcher("namespace", plan.metadata.namespace)
+    hours = f"{plan.metadata.name}-{BUSINESS_HOURS}"
+
+    def route(item: Route) -> dict[str, Any]:
+        found: dict[str, Any] = {"receiver": item.receiver, "matchers": [matcher("severity", item.severity)]}
+        if item.keep_going:
+            found["continue"] = True
+        if item.timing is not None:
+            found.update(_timing(item.timing))
+        if item.business_hours:
+            found["active_time_intervals"] = [hours]
+        return found
+
+    nobody = receiver_name(plan, NULL_RECEIVER)
     document: dict[str, Any] = {
-        "route": route,
-        "receivers": [
-            {"name": nobody},
-            raw_receiver(page, routing.page, "critical"),
-            raw_receiver(ticket, routing.ticket, "warning"),
-        ],
+        "route": {
+            "receiver": nobody,
+            "group_by": list(GROUP_BY),
+            "matchers": [namespace, matcher(names.LABEL_SERVICE, plan.spec.service.name)],
+            "routes": [route(item) for item in tree.routes],
+        },
+        "receivers": [{"name": nobody}, *(raw_receiver(*receiver) for receiver in tree.receivers)],
         "inhibit_rules": [
             {
-                "source_matchers": [
-                    matcher("namespace", plan.metadata.namespace),
-                    *(matcher(k, v) for k, v in source.items()),
-                ],
-                "target_matchers": [
-                    matcher("namespace", plan.metadata.namespace),
-                    *(matcher(k, v) for k, v in target.items()),
-                ],
+                "source_matchers": [namespace, *(matcher(k, v) for k, v in source.items())],
+                "target_matchers": [namespace, *(matcher(k, v) for k, v in target.items())],
                 "equal": ["namespace", "service", "slo"],
             }
-            for source, target in _inhibitions(plan)
+            for source, target in tree.inhibitions
         ],
     }
-    if incidents is not None:
-        route["routes"].insert(0, _incident_route(plan, matcher("severity", "critical")))
-        document["receivers"].append(raw_incident_receiver(plan, incidents))
-    if routing.business_hours is not None:
-        hours = routing.business_hours
+    if tree.incidents is not None:
+        document["receivers"].append(raw_incident_receiver(plan, tree.incidents))
+    if tree.business_hours is not None:
+        business = tree.business_hours
         document["time_intervals"] = [
             {
-                "name": f"{plan.metadata.name}-{BUSINESS_HOURS}",
+                "name": hours,
                 "time_intervals": [
                     {
-                        "weekdays": list(hours.weekdays),
-                        "times": [{"start_time": hours.start, "end_time": hours.end}],
-                        "location": hours.time_zone,
+                        "weekdays": list(business.weekdays),
+                        "times": [{"start_time": business.start, "end_time": business.end}],
+                        "location": business.time_zone,
                     }
                 ],
             }

@@ -91,25 +91,15 @@ class RegistryView:
             now,
             HOUR_SECONDS,
         )
-        # The budget left at each step, as the SLO window computes it: the errors over the requests of the
-        # window's hourly means, over the budget.
-        hour_step = HOUR_SECONDS * math.ceil(step / HOUR_SECONDS)
-        rolling = await self._range(
-            ("rolling", namespace, plan, slo),
-            f"sum by ({names.LABEL_SLI}) (sum_over_time({hourly}[{window:.0f}s]))",
-            now - window + hour_step,
-            now,
-            hour_step,
-        )
-        # The SLI of each step of whole hours: the errors over the requests of the hourly means in it.
-        sli_step = max(HOUR_SECONDS, HOUR_SECONDS * math.ceil(window / HISTORY_POINTS / HOUR_SECONDS))
-        sli = await self._range(
-            ("sli", namespace, plan, slo),
-            f"sum by ({names.LABEL_SLI}) (sum_over_time({hourly}[{sli_step:.0f}s]))",
-            now - window + sli_step,
-            now,
-            sli_step,
-        )
+        step = HOUR_SECONDS * math.ceil(step / HOUR_SECONDS)  # whole hours of hourly means
+
+        async def sums(key: str, span: float) -> list[tuple[str, tuple[float, float]]]:
+            """The errors and requests of the hourly means over ``span`` before each step."""
+            query = f"sum by ({names.LABEL_SLI}) (sum_over_time({hourly}[{span:.0f}s]))"
+            return await self._range((key, namespace, plan, slo), query, now - window + step, now, step)
+
+        # The budget left at each step as the SLO window computes it, and the SLI of each step alone.
+        rolling, sli = await sums("rolling", window), await sums("sli", step)
         return SloHistory(
             now,
             budget=[
@@ -118,7 +108,7 @@ class RegistryView:
             ],
             calendar=calendar_budget(_of(calendar, HOURLY_ERRORS), _of(calendar, HOURLY_REQUESTS), allowed),
             sli=sli_points(_of(sli, HOURLY_ERRORS), _of(sli, HOURLY_REQUESTS)),
-            sli_step=sli_step,
+            sli_step=step,
         )
 
     async def coverage(self, objects: UiObjects) -> dict[SloKey, Coverage]:

@@ -96,11 +96,13 @@ def test_openslo_v1_and_v1alpha_become_one_plan_per_service() -> None:
     assert slos(ledger)["ledger-availability"]["indicator"]["ratio"]["good"] == 'ledger_writes_total{result="ok"}'
     reasons = {d.field: d.reason for d in conversion.dropped}
     assert "Timeslices" in reasons["spec.budgetingMethod"]
-    assert "threshold metric" in reasons["spec.objectives[0]"]
+    assert any("threshold metric" in d.reason for d in conversion.dropped if d.field == "spec.objectives[0]")
     assert "Datadog" in reasons["spec.objectives[0].ratio.good"]
     assert "calendar" in reasons["spec.timeWindow.calendar"]
     assert "14.4 over 1h" in reasons["AlertPolicy payments-paging: condition"]
     assert "notificationTargets" in "".join(reasons)
+    composite = [d for d in conversion.dropped if "composite" in d.reason]
+    assert [d.field for d in composite] == ["spec.objectives[0]", "kind CompositeSLO"]
 
 
 def test_another_tools_document_is_reported_not_guessed() -> None:

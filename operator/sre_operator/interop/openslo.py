@@ -20,6 +20,7 @@ from sre_operator.interop.common import (
 
 CALENDAR_UNITS = {"w": ("week", "7d"), "M": ("month", "30d"), "Q": ("quarter", "90d")}
 ALPHA_UNITS = {"Second": "s", "Minute": "m", "Hour": "h", "Day": "d", "Week": "w"}
+KNOWN_KINDS = {"SLO", "SLI", "AlertPolicy", "AlertCondition", "Service", "AlertNotificationTarget", "DataSource"}
 PAGE_SEVERITIES = {"page", "critical", "high", "sev1", "sev2", "p1", "p2"}
 
 
@@ -157,7 +158,12 @@ def convert(documents: Sequence[tuple[str, Mapping[str, Any]]], conversion: Conv
     services: dict[tuple[str, str], list[dict[str, Any]]] = {}
     teams: dict[tuple[str, str], str] = {}
     for source, document in documents:
-        if document.get("kind") != "SLO":
+        kind = str(document.get("kind", ""))
+        if kind not in KNOWN_KINDS:
+            conversion.dropped.append(
+                Dropped(source, f"kind {kind}", "no counterpart in a plan (composite SLOs included)")
+            )
+        if kind != "SLO":
             continue
         metadata, spec = document.get("metadata") or {}, document.get("spec") or {}
         service = str(spec.get("service") or metadata.get("name") or "service")
@@ -188,6 +194,20 @@ def convert(documents: Sequence[tuple[str, Mapping[str, Any]]], conversion: Conv
         objectives = spec.get("objectives") or []
         for index, objective in enumerate(objectives):
             where = f"spec.objectives[{index}]"
+            if "compositeWeight" in objective or (
+                spec.get("indicator") is None
+                and spec.get("objectives")
+                and any("indicator" in o or "indicatorRef" in o for o in objectives)
+            ):
+                conversion.dropped.append(
+                    Dropped(
+                        source,
+                        where,
+                        "a composite SLO (objectives over other SLOs' indicators): each part "
+                        "becomes its own SLO only when imported on its own",
+                    )
+                )
+                continue
             if "thresholdMetric" in sli or (
                 "value" in objective and "ratioMetrics" not in objective and "ratioMetric" not in sli
             ):

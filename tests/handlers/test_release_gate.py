@@ -205,11 +205,12 @@ def test_a_frozen_gate_refuses_releases_and_lets_everything_else_through(
     assert hotfix.returncode == 0, hotfix.stderr
     assert image_of(plane) == "shop/checkout:1.0.1"
 
-    # Recorded: the one real denial and the admitted exceptions; the server-side dry run left no trace.
+    # Recorded: the two releases through the open gate (the workload's creation and its new image), the one real
+    # denial and the admitted exceptions; the server-side dry run, the scaling and the restart left no trace.
     def recorded() -> list[dict[str, Any]] | None:
         decisions = gate_status(plane).get("lastDecisions") or []
         outcomes = sorted(d["outcome"] for d in decisions)
-        return decisions if outcomes == ["denied", "exception", "exception"] else None
+        return decisions if outcomes == ["admitted", "admitted", "denied", "exception", "exception"] else None
 
     decisions = wait_for(recorded, what="denial and exceptions in status.lastDecisions")
     assert isinstance(decisions, list)
@@ -229,6 +230,7 @@ def test_a_frozen_gate_refuses_releases_and_lets_everything_else_through(
     )["items"]
     reasons = [e["reason"] for e in events]
     assert reasons.count("ReleaseDenied") == 1 and reasons.count("ExceptionAdmitted") == 2
+    assert reasons.count("ReleaseAdmitted") == 2
     _, metrics = gated.get("/metrics")
     assert 'sre_operator_admissions_total{decision="denied",gate="checkout",namespace="gated"} 1.0' in metrics
 

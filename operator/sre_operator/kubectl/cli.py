@@ -141,9 +141,10 @@ def _watch(cluster: Cluster, args: argparse.Namespace, out: TextIO, listing: Lis
     printed: dict[tuple[str, ...], Any] = {}
     first = True
     while True:
-        batch = [events.get()]
+        # The first lists arrive as a burst of ADDED events (or none at all): one table for all of them.
+        batch = [] if first else [events.get()]
         deadline = time.monotonic() + (WATCH_SETTLE_SECONDS if first else 0.0)
-        while True:  # the first lists arrive as a burst of ADDED events: one table for all of them
+        while True:
             try:
                 batch.append(events.get(timeout=max(0.0, deadline - time.monotonic())))
             except queue.Empty:

@@ -74,13 +74,13 @@ def convert(document: Mapping[str, Any], source: str, conversion: Conversion) ->
     metadata, spec = document.get("metadata") or {}, document.get("spec") or {}
     name = str(metadata.get("name") or "slo")
     labels = {str(k): str(v) for k, v in (metadata.get("labels") or {}).items()}
+    indicator = _indicator(spec.get("indicator") or {}, source, conversion)
+    if indicator is None:
+        return
     team = next((labels[key] for key in TEAM_LABELS if labels.get(key)), "")
     if not team:
         team = UNKNOWN_TEAM
         conversion.assumed.append(Dropped(source, "spec.service.owner.team", f"no team label: set to {team!r}"))
-    indicator = _indicator(spec.get("indicator") or {}, source, conversion)
-    if indicator is None:
-        return
     slo: dict[str, Any] = {"name": dns_name(name), "objective": float(str(spec.get("target", "99"))),
                            "window": window_of(str(spec.get("window") or "28d")), "indicator": indicator}  # fmt: skip
     if spec.get("description"):

@@ -139,14 +139,9 @@ def convert(document: Mapping[str, Any], source: str, conversion: Conversion) ->
         if alerting:
             converted["alerting"] = alerting
         slos.append(converted)
-    conversion.assumed.append(
-        Dropped(
-            source,
-            "slos[].window",
-            f"Sloth's period is a command-line flag, not in the spec: {SLOTH_PERIOD} (its default)",
-        )
-    )
     if slos:
+        period = f"Sloth's period is a command-line flag, not in the spec: {SLOTH_PERIOD} (its default)"
+        conversion.assumed.append(Dropped(source, "slos[].window", period))
         plan_labels = _labels(labels, "labels", source, conversion)
         conversion.plans.append(
             plan_document(

@@ -497,14 +497,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0 if documents else 1
 
 
-def _discover(url: str, job: str) -> tuple[list[str], list[Any]]:
-    """The jobs Prometheus scrapes, and the SLIs it can back for ``job`` (when given)."""
+def _discover(url: str, job: str) -> list[Any]:
+    """The jobs Prometheus scrapes (without ``job``), or the SLIs it can back for ``job``."""
     from sre_operator.budgets.discovery import candidates, jobs
 
-    async def read() -> tuple[list[str], list[Any]]:
+    async def read() -> list[Any]:
         client = PrometheusClient(PrometheusSettings(url))
         try:
-            return await jobs(client), (await candidates(client, job) if job else [])
+            return await candidates(client, job) if job else await jobs(client)
         finally:
             await client.close()
 
@@ -534,7 +534,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     job, found = args.job, []
     if args.prometheus_url:
         try:
-            known, _ = _discover(args.prometheus_url, "")
+            known: list[str] = _discover(args.prometheus_url, "")
         except (QueryFailed, OSError) as error:
             print(f"error: Prometheus cannot be read: {error}", file=sys.stderr)
             return 1
@@ -544,7 +544,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                 "Job of the service", known[0], lambda t: None if t in known else f"one of {', '.join(known)}"
             )
         job = job or (known[0] if known else "")
-        found = _discover(args.prometheus_url, job)[1] if job else []
+        found = _discover(args.prometheus_url, job) if job else []
         if job and not found:
             print(f"No request counters with a status label, nor latency histograms, for job {job!r}.")
     answers: dict[str, Answer] = {}

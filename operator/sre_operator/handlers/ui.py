@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
 
 from sre_operator.budgets import PrometheusClient, QueryFailed
 from sre_operator.durations import is_duration, seconds
@@ -21,6 +22,7 @@ HISTORY_POINTS = 240  # a month of hourly points is 744
 HISTORY_SECONDS = 60.0
 """A chart's history is read from Prometheus at most once a minute per SLO, and at most this many are kept."""
 HISTORY_KEPT = 256
+T = TypeVar("T")
 HOUR_SECONDS = 3600.0
 COVERAGE_SECONDS = 300.0
 HOURLY_ERRORS = f"{names.SLI_ERRORS}{names.SLI_HOURLY_SUFFIX}"
@@ -41,8 +43,7 @@ class RegistryView:
 
     def __init__(self, state: OperatorState) -> None:
         self.state = state
-        self._history: dict[tuple[str, ...], tuple[float, list[tuple[str, tuple[float, float]]]]] = {}
-        self._instants: dict[tuple[str, ...], tuple[float, dict[SloKey, float]]] = {}
+        self._cache: dict[tuple[str, ...], tuple[float, object]] = {}
 
     def objects(self) -> UiObjects:
         plans, gates, incidents = (
@@ -134,60 +135,56 @@ class RegistryView:
                 found[key] = Coverage(hours=value, requests=counted.get(key, 0.0))
         return found
 
+    async def _cached(
+        self, key: tuple[str, ...], kept_for: float, read: Callable[[PrometheusClient], Awaitable[T]], empty: T
+    ) -> T:
+        """``read``'s answer, asked of Prometheus at most every ``kept_for`` seconds per key, with at most
+        HISTORY_KEPT keys kept; ``empty`` without a Prometheus or when it cannot answer."""
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < kept_for:
+            return cast(T, cached[1])
+        if self.state.prometheus is None:
+            return empty
+        client = PrometheusClient(self.state.prometheus.settings)  # a session of this event loop's own
+        try:
+            value = await read(client)
+        except (QueryFailed, ValueError, KeyError, TypeError, IndexError):
+            value = empty
+        finally:
+            await client.close()
+        if len(self._cache) >= HISTORY_KEPT:
+            self._cache.clear()
+        self._cache[key] = (time.monotonic(), value)
+        return value
+
     async def _range(
         self, key: tuple[str, ...], query: str, start: float, end: float, step: float
     ) -> list[tuple[str, tuple[float, float]]]:
-        """(the series' sli label, (time, value)) of a range query, cached for a minute per key; empty
-        without a Prometheus or when it cannot answer."""
-        cached = self._history.get(key)
-        if cached is not None and time.monotonic() - cached[0] < HISTORY_SECONDS:
-            return cached[1]
-        if self.state.prometheus is None:
-            return []
-        client = PrometheusClient(self.state.prometheus.settings)  # a session of this event loop's own
-        try:
-            result = await client.query_range(query, start, end, step)
-            values = [
+        """(the series' sli label, (time, value)) of a range query, cached for a minute per key."""
+
+        async def read(client: PrometheusClient) -> list[tuple[str, tuple[float, float]]]:
+            return [
                 (str(series["metric"].get(names.LABEL_SLI, "")), (float(t), float(v)))
-                for series in result
+                for series in await client.query_range(query, start, end, step)
                 for t, v in series["values"]
             ]
-        except (QueryFailed, ValueError, KeyError, TypeError):
-            values = []
-        finally:
-            await client.close()
-        if len(self._history) >= HISTORY_KEPT:
-            self._history.clear()
-        self._history[key] = (time.monotonic(), values)
-        return values
+
+        return await self._cached(("range", *key), HISTORY_SECONDS, read, [])
 
     async def _instant(self, key: tuple[str, ...], query: str, kept_for: float) -> dict[SloKey, float]:
-        """An instant query's values by SLO identity, cached for ``kept_for`` seconds; empty without a
-        Prometheus or when it cannot answer."""
-        cached = self._instants.get(key)
-        if cached is not None and time.monotonic() - cached[0] < kept_for:
-            return cached[1]
-        if self.state.prometheus is None:
-            return {}
-        client = PrometheusClient(self.state.prometheus.settings)
-        try:
-            result = await client.query(query)
-            values = {
+        """An instant query's values by SLO identity, cached for ``kept_for`` seconds."""
+
+        async def read(client: PrometheusClient) -> dict[SloKey, float]:
+            return {
                 (
                     str(series["metric"].get(names.LABEL_NAMESPACE, "")),
                     str(series["metric"].get(names.LABEL_SERVICE, "")),
                     str(series["metric"].get(names.LABEL_SLO, "")),
                 ): float(series["value"][1])
-                for series in result
+                for series in await client.query(query)
             }
-        except (QueryFailed, ValueError, KeyError, TypeError, IndexError):
-            values = {}
-        finally:
-            await client.close()
-        if len(self._instants) >= HISTORY_KEPT:
-            self._instants.clear()
-        self._instants[key] = (time.monotonic(), values)
-        return values
+
+        return await self._cached(("instant", *key), kept_for, read, {})
 
 
 def _of(values: list[tuple[str, tuple[float, float]]], sli: str) -> list[tuple[float, float]]:

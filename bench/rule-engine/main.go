@@ -2,8 +2,9 @@
 // steady state: a month of synthetic request counters is written into a real TSDB (compacted into blocks
 // as a server does), the recorded series the rules read over ranges are evaluated over that month too
 // (untimed), and then every group of every rule set runs at its own interval over the timed span, the
-// sets taking turns at each step. It prints, as JSON, the CPU time and the samples each set's evaluations
-// took, and the value of one query per set at the end beside the value counted by hand.
+// sets taking turns at each step. The timed span is repeated for each round, one after the other on the
+// same history. It prints, as JSON, the CPU time and the samples each set's evaluations took in each round,
+// and the value of one query per set at the end beside the value counted by hand.
 package main
 
 import (
@@ -52,23 +53,28 @@ type ruleSet struct {
 
 	groups       []*rules.Group
 	preload      []*rules.Group
-	samples      int64
 	counting     bool
-	cpu          time.Duration
-	evaluations  int
+	round        int
+	samples      []int64
+	cpu          []time.Duration
+	evaluations  []int
 	preloadRules int
 }
 
+type roundResult struct {
+	CPUSeconds           float64 `json:"cpu_seconds"`
+	GroupEvaluations     int     `json:"group_evaluations"`
+	Samples              int64   `json:"samples"`
+	SamplesPerEvaluation float64 `json:"samples_per_evaluation"`
+}
+
 type setResult struct {
-	Name                 string   `json:"name"`
-	Rules                int      `json:"rules"`
-	PreloadedRules       int      `json:"preloaded_rules"`
-	CPUSeconds           float64  `json:"cpu_seconds"`
-	GroupEvaluations     int      `json:"group_evaluations"`
-	Samples              int64    `json:"samples"`
-	SamplesPerEvaluation float64  `json:"samples_per_evaluation"`
-	Value                *float64 `json:"value"`
-	RuleErrors           []string `json:"rule_errors"`
+	Name           string        `json:"name"`
+	Rules          int           `json:"rules"`
+	PreloadedRules int           `json:"preloaded_rules"`
+	Rounds         []roundResult `json:"rounds"`
+	Value          *float64      `json:"value"`
+	RuleErrors     []string      `json:"rule_errors"`
 }
 
 type result struct {
@@ -135,7 +141,7 @@ func newTraffic(instances int) *traffic {
 	return t
 }
 
-// advance adds the traffic of the scrape interval that ends at ``seconds`` and appends every counter.
+// advance adds the traffic of the scrape interval that ends at seconds and appends every counter.
 func (t *traffic) advance(app storage.Appender, seconds, scrape float64) error {
 	middle := seconds - scrape/2
 	all := requestsPerSecond(middle) * scrape
@@ -161,7 +167,7 @@ func (t *traffic) advance(app storage.Appender, seconds, scrape float64) error {
 	return nil
 }
 
-// remaining is the share of a 99.9% budget left over the last ``scrapes`` scrapes, counted by hand.
+// remaining is the share of a 99.9% budget left over the last scrapes scrapes, counted by hand.
 func (t *traffic) remaining(scrapes int, budget float64) float64 {
 	var errors, requests float64
 	for i := max(0, len(t.errors)-scrapes); i < len(t.errors); i++ {
@@ -270,7 +276,8 @@ func main() {
 	instances := flag.Int("instances", 4, "instances of the service (each has three status codes)")
 	interval := flag.Duration("interval", time.Minute, "evaluation interval of groups that set none")
 	preloadDays := flag.Int("preload-days", 30, preloadFlagDescription)
-	timed := flag.Duration("timed", 24*time.Hour, "span evaluated and timed after the preload")
+	timed := flag.Duration("timed", 24*time.Hour, "span evaluated and timed after the preload, per round")
+	rounds := flag.Int("rounds", 1, "timed spans, one after the other")
 	window := flag.Duration("budget-window", 30*24*time.Hour, "the SLO window of the hand-counted remaining budget")
 	budget := flag.Float64("budget", 0.001, "the SLO's error budget (1 - objective)")
 	directory := flag.String("tsdb", "", "empty folder for the TSDB")
@@ -309,7 +316,7 @@ func main() {
 			defer q.Close()
 			answer := q.Exec(ctx)
 			if counted.counting && q.Stats().Samples != nil {
-				counted.samples += q.Stats().Samples.TotalSamples
+				counted.samples[counted.round] += q.Stats().Samples.TotalSamples
 			}
 			if answer.Err != nil {
 				return nil, answer.Err
@@ -342,6 +349,7 @@ func main() {
 			step = gcd(step, int64(group.Interval().Seconds()))
 		}
 		set.preload = preloadGroups(set.groups, managerOptions)
+		set.samples, set.cpu, set.evaluations = make([]int64, *rounds), make([]time.Duration, *rounds), make([]int, *rounds)
 		for _, group := range set.preload {
 			set.preloadRules += len(group.Rules())
 		}
@@ -349,7 +357,8 @@ func main() {
 
 	load := newTraffic(*instances)
 	preloadEnd := int64(*preloadDays) * 86400
-	end := preloadEnd + int64(timed.Seconds())
+	roundSeconds := int64(timed.Seconds())
+	end := preloadEnd + roundSeconds*int64(*rounds)
 	scrapeSeconds := int64(scrape.Seconds())
 	wallBefore := time.Now()
 	var preloadSeconds float64
@@ -375,16 +384,22 @@ func main() {
 			continue
 		}
 		if seconds == preloadEnd {
+			// Every group runs once, untimed, before the first round: each round is (start, end].
 			preloadSeconds = time.Since(wallBefore).Seconds()
+			for _, set := range sets {
+				evaluate(ctx, set.groups, seconds)
+			}
+			continue
 		}
+		round := int((seconds - preloadEnd - 1) / roundSeconds)
 		// The sets take turns going first, so none always finds the caches the others warmed.
 		first := int(seconds/step) % len(sets)
 		for i := range sets {
 			set := sets[(first+i)%len(sets)]
-			set.counting = true
+			set.counting, set.round = true, round
 			before := cpuTime()
-			set.evaluations += evaluate(ctx, set.groups, seconds)
-			set.cpu += cpuTime() - before
+			set.evaluations[round] += evaluate(ctx, set.groups, seconds)
+			set.cpu[round] += cpuTime() - before
 			set.counting = false
 		}
 	}
@@ -393,9 +408,15 @@ func main() {
 	out.HandRemaining = load.remaining(int(int64(window.Seconds())/scrapeSeconds), *budget)
 	at := time.Unix(epochSeconds+end, 0).UTC()
 	for _, set := range sets {
-		found := setResult{
-			Name: set.Name, PreloadedRules: set.preloadRules, CPUSeconds: set.cpu.Seconds(),
-			GroupEvaluations: set.evaluations, Samples: set.samples, RuleErrors: []string{},
+		found := setResult{Name: set.Name, PreloadedRules: set.preloadRules, RuleErrors: []string{}}
+		for round := range set.cpu {
+			measured := roundResult{
+				CPUSeconds: set.cpu[round].Seconds(), GroupEvaluations: set.evaluations[round], Samples: set.samples[round],
+			}
+			if measured.GroupEvaluations > 0 {
+				measured.SamplesPerEvaluation = float64(measured.Samples) / float64(measured.GroupEvaluations)
+			}
+			found.Rounds = append(found.Rounds, measured)
 		}
 		for _, group := range set.groups {
 			for _, rule := range group.Rules() {
@@ -404,9 +425,6 @@ func main() {
 					found.RuleErrors = append(found.RuleErrors, fmt.Sprintf("%s: %v", rule.Name(), ruleErr))
 				}
 			}
-		}
-		if set.evaluations > 0 {
-			found.SamplesPerEvaluation = float64(set.samples) / float64(set.evaluations)
 		}
 		answer, err := engine.NewInstantQuery(ctx, db, nil, set.Query, at)
 		if err != nil {

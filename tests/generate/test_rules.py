@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from sre_operator.cli import dump_yaml
+from sre_operator.durations import seconds
 from sre_operator.generate import TIERS, prometheus_rule
 from sre_operator.generate.names import ALERT_PAGE, ALERT_TICKET
 from sre_operator.models import parse_document
@@ -101,9 +102,16 @@ def test_raw_series_are_read_now_and_one_tile_ago_only() -> None:
         # The checkout example is scraped every 30s (the default): its tile is a minute. No range, no rate.
         assert not re.findall(r"http_\w+\{[^}]*\}\[", rule["expr"])
         assert set(re.findall(r"http_\w+\{[^}]*\}( offset \w+)?", rule["expr"])) == {"", " offset 1m"}
-    (ratio,) = [r for r in rules if r["record"] == "slo:sli_error:ratio" and r["labels"]["slo"] == "availability"]
+    mine = [r for r in rules if r["labels"].get("slo") == "availability"]
+    (remaining,) = [r for r in mine if r["record"] == "slo:error_budget_remaining:ratio"]
     # The 30d window reads the hourly rates: 720 samples a series, whatever the evaluation interval.
-    assert 'sli="errors_1h"}[29d23h59m30s]' in ratio["expr"]
+    assert 'sli="errors_1h"}[29d23h59m30s]' in remaining["expr"]
+    # Only that rule reads a range longer than the alert windows' 3 days, so the rules that run the short
+    # windows never look up the index of the month's blocks.
+    ranges = {r["record"]: [seconds(found) for found in re.findall(r"\[(\w+)\]", r["expr"])] for r in mine}
+    assert [name for name, found in ranges.items() if max(found, default=0) > seconds("3d")] == [
+        "slo:error_budget_remaining:ratio"
+    ]
 
 
 def test_an_slo_takes_eight_rules_and_nine_with_the_no_data_alert() -> None:

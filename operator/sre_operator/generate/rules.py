@@ -140,22 +140,27 @@ def sli_rate_rule(ctx: SloContext) -> Rule:
     return {"record": names.SLI_RATE, "expr": expr, "labels": ctx.identity}
 
 
-def _window_ratio(ctx: SloContext, sli: CounterSli | ExpressionSli, window: str) -> str:
-    errors, requests = names.SLI_ERRORS, names.SLI_REQUESTS
-    if window == ctx.window:
-        span = ctx.tiled(window)
-        if isinstance(sli, CounterSli):
-            hourly = _sum_ratio(ctx, errors + names.SLI_HOURLY_SUFFIX, requests + names.SLI_HOURLY_SUFFIX, span)
-            recent = _sum_ratio(ctx, errors, requests, ctx.tiled(HOUR))
-        else:
-            # No request counts to weight by: the mean of the hourly ratios.
-            hourly = _without(f"avg_over_time({_sli_rate(ctx, names.SLI_ERROR_RATIO_HOURLY)}[{span}])", names.LABEL_SLI)
-            five_minute_ratio = ctx.series(names.ERROR_RATIO, **{names.LABEL_WINDOW: SHORTEST_WINDOW})
-            recent = _without(f"avg_over_time({five_minute_ratio}[{HOUR}])", names.LABEL_WINDOW)
-        # Until the first hour is recorded (a new SLO, a new group), the last hour stands in.
-        return f"({hourly}) or ({recent})"
+def _slo_window_ratio(ctx: SloContext, sli: CounterSli | ExpressionSli) -> str:
+    """The error ratio over the SLO window, from the hourly means: the one expression that reads a range
+    as long as the SLO window, so it lives in its own rule and no short window shares its index lookups."""
+    span = ctx.tiled(ctx.window)
+    if isinstance(sli, CounterSli):
+        errors, requests = names.SLI_ERRORS, names.SLI_REQUESTS
+        hourly = _sum_ratio(ctx, errors + names.SLI_HOURLY_SUFFIX, requests + names.SLI_HOURLY_SUFFIX, span)
+        recent = _sum_ratio(ctx, errors, requests, ctx.tiled(HOUR))
+    else:
+        # No request counts to weight by: the mean of the hourly ratios.
+        hourly = _without(f"avg_over_time({_sli_rate(ctx, names.SLI_ERROR_RATIO_HOURLY)}[{span}])", names.LABEL_SLI)
+        five_minute_ratio = ctx.series(names.ERROR_RATIO, **{names.LABEL_WINDOW: SHORTEST_WINDOW})
+        recent = _without(f"avg_over_time({five_minute_ratio}[{HOUR}])", names.LABEL_WINDOW)
+    # Until the first hour is recorded (a new SLO, a new group), the last hour stands in.
+    return f"({hourly}) or ({recent})"
+
+
+def _alert_window_ratio(ctx: SloContext, sli: CounterSli | ExpressionSli, window: str) -> str:
     if isinstance(sli, ExpressionSli):
         return sli.error_ratio(window)
+    errors, requests = names.SLI_ERRORS, names.SLI_REQUESTS
     if window == ctx.tile:
         return f"{_sli_rate(ctx, errors)} / ignoring({names.LABEL_SLI}) {_sli_rate(ctx, requests)}"
     return _sum_ratio(ctx, errors, requests, ctx.tiled(window))
@@ -172,20 +177,32 @@ def _sum_ratio(ctx: SloContext, errors: str, requests: str, window: str) -> str:
     )
 
 
+def budget_remaining_rule(ctx: SloContext) -> Rule:
+    """The share of the SLO window's budget left: 1 less the window's error ratio over the budget."""
+    ratio = _slo_window_ratio(ctx, build_sli(ctx.slo))
+    return {
+        "record": names.BUDGET_REMAINING,
+        "expr": _tagged(f"1 - ({ratio}) / {ctx.budget:.10g}", names.LABEL_WINDOW, ctx.window),
+        "labels": ctx.identity,
+    }
+
+
 def ratio_rule(ctx: SloContext) -> Rule:
-    """The error ratio over every alert window and the SLO window, each told apart by its ``window`` label."""
+    """The error ratio over every alert window, each told apart by its ``window`` label, and over the SLO
+    window, read back from the remaining budget recorded just before (not from its month of samples)."""
     sli = build_sli(ctx.slo)
     tile = seconds(ctx.tile)
     readable = (
         alert_windows() if isinstance(sli, ExpressionSli) else [w for w in alert_windows() if seconds(w) % tile == 0]
     )
-    windows = [*readable, ctx.window]
-    expr = " or ".join(_tagged(_window_ratio(ctx, sli, w), names.LABEL_WINDOW, w) for w in windows)
+    expr = " or ".join(_tagged(_alert_window_ratio(ctx, sli, w), names.LABEL_WINDOW, w) for w in readable)
+    remaining = ctx.series(names.BUDGET_REMAINING, **{names.LABEL_WINDOW: ctx.window})
+    expr += f" or (1 - {remaining}) * {ctx.budget:.10g}"
     return {"record": names.ERROR_RATIO, "expr": expr, "labels": ctx.identity}
 
 
 def sli_rules(ctx: SloContext) -> list[Rule]:
-    return [sli_rate_rule(ctx), ratio_rule(ctx)]
+    return [sli_rate_rule(ctx), budget_remaining_rule(ctx), ratio_rule(ctx)]
 
 
 def metadata_rules(ctx: SloContext) -> list[Rule]:
@@ -195,11 +212,6 @@ def metadata_rules(ctx: SloContext) -> list[Rule]:
         {
             "record": names.BURN_RATE,
             "expr": f"{ctx.series(names.ERROR_RATIO)} / {ctx.budget:.10g}",
-            "labels": ctx.identity,
-        },
-        {
-            "record": names.BUDGET_REMAINING,
-            "expr": f"1 - {ctx.series(names.BURN_RATE, window=ctx.window)}",
             "labels": ctx.identity,
         },
     ]

@@ -4,6 +4,7 @@
 #                                  healthy one, load sre-operator:dev; prints the kubeconfig path last
 #   bash scripts/cluster.sh down   delete the cluster; the cache stays
 #   bash scripts/cluster.sh tools  build kind and helm only; prints the folder holding them
+#   bash scripts/cluster.sh build  build every part (kind, helm, the node image, sre-operator:dev); no cluster
 # Needs root the first time on a bare Debian machine (it installs docker.io and debootstrap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,13 +39,14 @@ case "${1:-}" in
     fi
     rm -f "$kubeconfig"
     exit 0 ;;
-  up) ;;
-  *) fail "usage: bash scripts/cluster.sh up|down|tools" ;;
+  up|build) ;;
+  *) fail "usage: bash scripts/cluster.sh up|down|tools|build" ;;
 esac
 
 ensure_privileged_containers "$cache"
 node=$(bash scripts/node-image.sh | tail -1) || fail "the node image could not be built (see above)"
 operator=$(bash scripts/image.sh "$IMAGE" | tail -1) || fail "the operator's image could not be built (see above)"
+[[ "$1" == build ]] && { say "built $node and $operator"; exit 0; }
 
 healthy() {
   exists || return 1

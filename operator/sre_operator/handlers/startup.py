@@ -148,9 +148,10 @@ def _settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     settings.networking.request_timeout = 60
     settings.networking.connect_timeout = 10
     settings.execution.max_workers = 8
-    # Bounded memory under a flood of objects (a restart's listing, a mass apply): the listing comes in
-    # pages, and past this many busy per-object workers kopf stops reading the watch (the API server
-    # holds the rest) instead of keeping every waiting object's body in a queue of its own.
+    # A flood of objects (a restart's listing, a mass apply): the listing comes in pages, and at most this
+    # many per-object workers run at once. The limit bounds the work in flight, not the memory: kopf queues
+    # the jobs past it without bound and keeps reading, so every waiting object's body is held until its
+    # worker starts (docs/benchmarks.md, "Not met").
     settings.watching.chunk_size = LIST_PAGE_SIZE
     settings.queueing.worker_limit = OBJECT_WORKER_LIMIT
     # A worker lingers this long for its object's next event; with a limit, lingering workers hold places

@@ -195,7 +195,9 @@ def build_harness() -> Path:
     return binary
 
 
-def run_point(harness: Path, folder: Path, scrape: str, instances: int, timed: str, rounds: int) -> dict[str, Any]:
+def run_point(
+    harness: Path, folder: Path, scrape: str, instances: int, timed: str, rounds: int, evaluations: list[str]
+) -> dict[str, Any]:
     """One process: the month written and preloaded once, then ``rounds`` timed spans one after the other.
 
     Only Sloth's groups follow the global evaluation interval (ours run at their tile, Pyrra's at their own
@@ -203,7 +205,7 @@ def run_point(harness: Path, folder: Path, scrape: str, instances: int, timed: s
     same runs of ours and Pyrra's."""
     shapes = {
         "sre-operator": our_rules(scrape),
-        **{f"Sloth-shaped@{e}": sloth_rules(e) for e in EVALUATIONS},
+        **{f"Sloth-shaped@{e}": sloth_rules(e) for e in evaluations},
         "Pyrra-shaped": pyrra_rules(),
     }
     sets = []
@@ -232,7 +234,7 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
-def rows(scrape: str, instances: int, found: dict[str, Any], timed: str) -> list[str]:
+def rows(scrape: str, instances: int, found: dict[str, Any], timed: str, evaluations: list[str]) -> list[str]:
     """One table row per evaluation interval: medians over the rounds, with their spread."""
     by_name = {item["name"]: item for item in found["sets"]}
     minutes = seconds(timed) / 60
@@ -247,7 +249,7 @@ def rows(scrape: str, instances: int, found: dict[str, Any], timed: str) -> list
         return "none" if by_name[name]["value"] is None else f"{by_name[name]['value']:.3f}"
 
     lines = []
-    for evaluation in EVALUATIONS:
+    for evaluation in evaluations:
         sloth = f"Sloth-shaped@{evaluation}"
         ours, peer, pyrra = (statistics.median(cpu(n)) for n in ("sre-operator", sloth, "Pyrra-shaped"))
         lines.append(
@@ -264,6 +266,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--timed", default="2h", help="the span timed in each round, after the month of history")
     parser.add_argument("--only", nargs="*", default=[], help="points as SCRAPE/SERIES, e.g. 30s/120")
+    parser.add_argument(
+        "--evaluations", nargs="*", default=list(EVALUATIONS), help="global evaluation intervals (Sloth-shaped sets)"
+    )
     args = parser.parse_args()
     harness = build_harness()
     points = [
@@ -280,8 +285,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as scratch:
         for scrape, instances in points:
-            found = run_point(harness, Path(scratch), scrape, instances, args.timed, args.rounds)
-            print("\n".join(rows(scrape, instances, found, args.timed)), flush=True)
+            found = run_point(harness, Path(scratch), scrape, instances, args.timed, args.rounds, args.evaluations)
+            print("\n".join(rows(scrape, instances, found, args.timed, args.evaluations)), flush=True)
 
 
 if __name__ == "__main__":

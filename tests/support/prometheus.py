@@ -32,9 +32,10 @@ LEVELS = (
     # The hourly rates read the 5-minute ones recorded by the same rule, which a range query cannot see
     # until they are written: a second pass records them (its repeated 5-minute samples are identical).
     {names.SLI_RATE},
+    # The remaining budget reads the hourly means; the SLO window's error ratio is read back from it.
+    {names.BUDGET_REMAINING},
     {names.ERROR_RATIO},
     {names.OBJECTIVE, names.ERROR_BUDGET, names.BURN_RATE},
-    {names.BUDGET_REMAINING},
 )
 
 

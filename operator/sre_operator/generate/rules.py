@@ -49,6 +49,11 @@ class SloContext:
         """Decided once per SLO: every range and offset of its rules derives from it."""
         return slo_tiling(self.slo)
 
+    @cached_property
+    def sli(self) -> CounterSli | ExpressionSli:
+        """Built once per SLO: several of its rules read it."""
+        return build_sli(self.slo)
+
     @property
     def tile(self) -> str:
         """How often the SLO's rules run and how long each recorded rate is (``validate`` refuses a plan
@@ -119,7 +124,7 @@ def _last_hour(ctx: SloContext, series: str) -> str:
 
 def sli_rate_rule(ctx: SloContext) -> Rule:
     """The SLI's rates over the last tile at every evaluation and, once an hour, their mean over the hour."""
-    sli = build_sli(ctx.slo)
+    sli = ctx.sli
     if isinstance(sli, CounterSli):
         tile = " or ".join(
             (
@@ -179,7 +184,7 @@ def _sum_ratio(ctx: SloContext, errors: str, requests: str, window: str) -> str:
 
 def budget_remaining_rule(ctx: SloContext) -> Rule:
     """The share of the SLO window's budget left: 1 less the window's error ratio over the budget."""
-    ratio = _slo_window_ratio(ctx, build_sli(ctx.slo))
+    ratio = _slo_window_ratio(ctx, ctx.sli)
     return {
         "record": names.BUDGET_REMAINING,
         "expr": _tagged(f"1 - ({ratio}) / {ctx.budget:.10g}", names.LABEL_WINDOW, ctx.window),
@@ -190,7 +195,7 @@ def budget_remaining_rule(ctx: SloContext) -> Rule:
 def ratio_rule(ctx: SloContext) -> Rule:
     """The error ratio over every alert window, each told apart by its ``window`` label, and over the SLO
     window, read back from the remaining budget recorded just before (not from its month of samples)."""
-    sli = build_sli(ctx.slo)
+    sli = ctx.sli
     tile = seconds(ctx.tile)
     readable = (
         alert_windows() if isinstance(sli, ExpressionSli) else [w for w in alert_windows() if seconds(w) % tile == 0]
@@ -269,7 +274,7 @@ def _burn_alert(ctx: SloContext, alert: str, severity: str, tiers: tuple[BurnTie
 
 
 def _no_data_alert(ctx: SloContext, no_data_for: str) -> Rule:
-    sli = build_sli(ctx.slo)
+    sli = ctx.sli
     if isinstance(sli, CounterSli):
         watched = sli.total_selector.render()
     else:

@@ -280,3 +280,48 @@ def test_a_killed_operator_restarts_and_loses_nothing(plane: ControlPlane, tmp_p
         and last_good.get(e["objectRef"]["name"], "") <= e["stageTimestamp"]
     ]
     assert lost == []
+
+
+def test_what_changed_while_no_operator_ran_is_repaired_at_start(plane: ControlPlane, tmp_path: Path) -> None:
+    """No replica was running while a generated child was deleted and another edited: the next one to start
+    puts both back (it resumes every plan from a paged list, not through kopf's queues) and says so in Events."""
+    plane.kubectl("create", "namespace", "stopped", check=True)
+    plan = yaml.safe_load((ROOT / "references" / "examples" / "batch.yaml").read_text("utf-8"))
+    plan["metadata"].update(name="nightly", namespace="stopped")
+
+    def child(resource: str, name: str) -> dict[str, Any] | None:
+        found = plane.kubectl("-n", "stopped", "get", resource, name, "-o", "json")
+        return json.loads(found.stdout) if found.returncode == 0 else None
+
+    flags, running = addresses()
+    with operator_subprocess(plane.kubeconfig, tmp_path / "before.log", *flags):
+        wait_for(lambda: ready(running), timeout=60, what="the operator ready")
+        assert plane.apply([plan]).returncode == 0
+        wait_for(lambda: child("configmap", "nightly-runbooks"), timeout=60, what="the plan's children")
+    original = child("configmap", "nightly-operations")
+    assert original is not None
+    plane.kubectl("-n", "stopped", "delete", "configmap", "nightly-runbooks", check=True)
+    hijacked = json.dumps({"data": {key: "hijacked" for key in original["data"]}})
+    plane.kubectl(
+        "-n", "stopped", "patch", "configmap", "nightly-operations", "--type=merge", "-p", hijacked, check=True
+    )
+
+    flags, running = addresses()
+    with operator_subprocess(plane.kubeconfig, tmp_path / "after.log", *flags):
+        wait_for(lambda: child("configmap", "nightly-runbooks"), timeout=60, what="the deleted child back")
+        wait_for(
+            lambda: (child("configmap", "nightly-operations") or {}).get("data") == original["data"],
+            timeout=60,
+            what="the edited child restored",
+        )
+
+        def reasons() -> set[str] | None:
+            listed = plane.kubectl(
+                "-n", "stopped", "get", "events", "-o", "json", "--field-selector", "involvedObject.name=nightly"
+            )  # fmt: skip
+            found = {e["reason"] for e in json.loads(listed.stdout)["items"]}
+            return found if {"Restored", "Updated"} <= found else None
+
+        wait_for(reasons, timeout=30, what="Restored and Updated events on the plan")
+    log = (tmp_path / "after.log").read_text("utf-8")
+    assert "Traceback" not in log and "every plan resumed" in log, log[-3000:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -27,6 +28,7 @@ from sre_operator.status import (
 )
 
 PLURAL = "servicereliabilityplans"
+logger = logging.getLogger(__name__)
 
 
 def owned_children(
@@ -64,7 +66,17 @@ def _write_status(
     return written is not None
 
 
-def reconcile(body: kopf.Body, memo: kopf.Memo, *, drift: bool) -> None:
+Announce = Callable[[kopf.Body, str, str, str], None]
+"""Posts an Event about a plan: (plan, type, reason, message)."""
+
+
+def kopf_event(body: kopf.Body, event_type: str, reason: str, message: str) -> None:
+    """Through kopf's poster: only inside kopf's handlers, where it is set up for the object."""
+    (kopf.warn if event_type == "Warning" else kopf.info)(body, reason=reason, message=message)
+
+
+def reconcile(body: kopf.Body, memo: kopf.Memo, *, drift: bool, announce: Announce = kopf_event) -> bool:
+    """Bring the plan's children and status to what its spec wants; whether any child was written."""
     state = state_of(memo)
     document = plain(body)
     previous = document.get("status") or {}
@@ -73,8 +85,8 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, *, drift: bool) -> None:
     parsed = parse_document(document)
     if parsed.problems or not isinstance(parsed.model, ServiceReliabilityPlan):
         if _write_status(state, document, lambda previous: invalid_status(previous, generation, parsed.problems, now)):
-            kopf.warn(body, reason="InvalidSpec", message=problem_line(parsed.problems))
-        return
+            announce(body, "Warning", "InvalidSpec", problem_line(parsed.problems))
+        return False
     plan = parsed.model
     before = [f"{g.get('kind')} {g.get('name')}" for g in previous.get("generated") or []]
     try:
@@ -88,7 +100,7 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, *, drift: bool) -> None:
         _write_status(
             state, document, lambda previous: not_ready_status(previous, generation, "ApplyFailed", message, now)
         )
-        kopf.warn(body, reason="ApplyFailed", message=message)
+        announce(body, "Warning", "ApplyFailed", message)
         if is_retryable(error):
             raise kopf.TemporaryError(message, delay=15) from None
         raise kopf.TemporaryError(message, delay=120) from None
@@ -100,7 +112,7 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, *, drift: bool) -> None:
         ("Deleted", changes.deleted),
     ):
         for item in items:
-            kopf.info(body, reason=reason, message=f"{reason} {item}")
+            announce(body, "Normal", reason, f"{reason} {item}")
     service = plan.spec.service.name
     others = [n for n in state.registry.plans_of_service(plan.metadata.namespace, service) if n != plan.metadata.name]
 
@@ -120,14 +132,62 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, *, drift: bool) -> None:
             c.get("type") == "ServiceUnique" and c.get("status") == "False" for c in previous.get("conditions") or []
         )
         if others and was_unique:  # once, when the collision starts, not on every later status change
-            kopf.warn(body, reason="DuplicateService", message=duplicate_service_message(plan, others))
+            announce(body, "Warning", "DuplicateService", duplicate_service_message(plan, others))
+    return bool(changes.created or changes.restored or changes.updated or changes.deleted)
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
+# No resume handler: kopf would hold every listed plan's whole body in its queues until that plan's resume
+# had run (docs/operator.md, "Restarts"); ``resume_plans`` does that work from a paged list instead.
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL)
 def plan_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     reconcile(body, memo, drift=False)
+
+
+def resume_plan(memo: kopf.Memo, namespace: str, name: str) -> None:
+    """One plan as stored now, reconciled. If that wrote a child while an edit landed (kopf's update handler
+    runs beside this), the newer spec is reconciled too, so an older spec's children never have the last word."""
+    state = state_of(memo)
+
+    def announce(body: kopf.Body, event_type: str, reason: str, message: str) -> None:
+        meta = body["metadata"]
+        reference = {"apiVersion": PLAN.api_version, "kind": PLAN.kind, "name": meta["name"]}
+        reference |= {"namespace": meta["namespace"], "uid": meta["uid"]}
+        try:
+            state.cluster.post_event(reference, event_type, reason, message)
+        except ApiException as error:  # an Event is worth a log line, not a second reconcile
+            logger.warning("event %s for plan %s/%s not posted: %s", reason, meta["namespace"], meta["name"], error)
+
+    current = state.cluster.get(PLAN, namespace, name)
+    while current is not None and not current["metadata"].get("deletionTimestamp"):
+        if not reconcile(kopf.Body(cast(kopf.RawBody, current)), memo, drift=False, announce=announce):
+            return
+        again = state.cluster.get(PLAN, namespace, name)
+        if again is None or again["metadata"].get("generation") == current["metadata"].get("generation"):
+            return
+        current = again
+
+
+async def resume_plans(memo: kopf.Memo, keys: list[tuple[str, str]], *, concurrency: int) -> dict[tuple[str, str], str]:
+    """After a start or a change of the active replica: every plan in ``keys`` reconciled (children restored
+    or updated for this operator's version, status refreshed), ``concurrency`` at a time, each read from the
+    API server when its turn comes, so only the plans in flight are held in memory. Returns why each plan that
+    failed did; it stops early when this replica stops being the active one."""
+    state = state_of(memo)
+    pending = iter(keys)
+    failed: dict[tuple[str, str], str] = {}
+
+    async def worker() -> None:
+        for namespace, name in pending:
+            if not state.readiness.leader:
+                return
+            try:
+                await asyncio.to_thread(resume_plan, memo, namespace, name)
+            except (ApiException, kopf.TemporaryError) as error:
+                failed[(namespace, name)] = str(error).splitlines()[0] if str(error) else type(error).__name__
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return failed
 
 
 def _drift_repair_on(memo: kopf.Memo, **_: Any) -> bool:

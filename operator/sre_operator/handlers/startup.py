@@ -12,7 +12,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from sre_operator.handlers.children import child_changed, children_resynced
 from sre_operator.handlers.evaluation import Admitted, admission_recorder, evaluate_once, record_admissions
 from sre_operator.handlers.exposition import operator_metrics
 from sre_operator.handlers.incidents import receiver_queue, take_notifications
-from sre_operator.handlers.plans import enable_drift_repair
+from sre_operator.handlers.plans import enable_drift_repair, resume_plans
 from sre_operator.handlers.readiness import readiness_cycle
 from sre_operator.handlers.reports import write_reports
 from sre_operator.handlers.state import GROUP, OperatorState, config_of, render_options, state_of
@@ -44,7 +44,7 @@ from sre_operator.http import (
 )
 from sre_operator.incidents import Notification
 from sre_operator.k8s import Cluster, client_configuration, load_client
-from sre_operator.k8s.client import CHILD_KINDS
+from sre_operator.k8s.client import CHILD_KINDS, PLAN
 from sre_operator.k8s.watch import WATCH_SECONDS, ChildWatch, in_daemon_thread
 from sre_operator.k8s.workloads import earlier_templates
 from sre_operator.runtime import Supervisor, seniority_priority
@@ -56,6 +56,9 @@ PEERING_LIFETIME_SECONDS = 15
 """A replica that stops touching the peering object is taken for dead this long after: a standby takes over
 within it (kopf's default is 60 s)."""
 LIST_PAGE_SIZE = 500
+RESUME_CONCURRENCY = 8
+"""Plans reconciled at once after a start: as many as the threads kopf's own handlers get."""
+RESUME_RETRY_SECONDS = 15.0
 OBJECT_WORKER_LIMIT = 100
 OBJECT_WORKER_IDLE_SECONDS = 0.5
 MANAGED_SELECTOR = ",".join(f"{k}={v}" for k, v in MANAGED_BY.items())
@@ -151,12 +154,47 @@ def _settings(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     # A flood of objects (a restart's listing, a mass apply): the listing comes in pages, and at most this
     # many per-object workers run at once. The limit bounds the work in flight, not the memory: kopf queues
     # the jobs past it without bound and keeps reading, so every waiting object's body is held until its
-    # worker starts (docs/benchmarks.md, "Not met").
+    # worker starts. Hence no resume handler for plans (``_plan_resume``): at a restart an unchanged plan's
+    # worker only records it, and its body does not wait long.
     settings.watching.chunk_size = LIST_PAGE_SIZE
     settings.queueing.worker_limit = OBJECT_WORKER_LIMIT
     # A worker lingers this long for its object's next event; with a limit, lingering workers hold places
     # others wait for (kopf's 5 s held a 2,000-plan restart to 17 objects a second).
     settings.queueing.idle_timeout = OBJECT_WORKER_IDLE_SECONDS
+
+
+def _plan_resume(state: OperatorState, memo: kopf.Memo) -> Callable[[], Awaitable[None]]:
+    """Once per term as the active replica: every plan reconciled from a paged list (``resume_plans``), and
+    those that failed again every ``RESUME_RETRY_SECONDS`` until none does."""
+    remaining: list[tuple[str, str]] | None = None
+    retry_at = 0.0
+
+    async def cycle() -> None:
+        nonlocal remaining, retry_at
+        readiness = state.readiness
+        if not readiness.leader:
+            remaining = None
+            return
+        if readiness.plans_resumed or time.monotonic() < retry_at:
+            return
+        if remaining is None:
+            remaining = await asyncio.to_thread(state.cluster.list_keys, PLAN, state.config.namespaces)
+            logger.info("resuming %d plan(s)", len(remaining))
+        failed = await resume_plans(memo, remaining, concurrency=RESUME_CONCURRENCY)
+        if not readiness.leader:
+            return
+        if failed:
+            (namespace, name), why = next(iter(failed.items()))
+            logger.warning(
+                "resuming plans: %d failed, tried again in %.0f s (%s/%s: %s)",
+                len(failed), RESUME_RETRY_SECONDS, namespace, name, why,
+            )  # fmt: skip
+            remaining, retry_at = list(failed), time.monotonic() + RESUME_RETRY_SECONDS
+            return
+        readiness.plans_resumed, remaining = True, None
+        logger.info("every plan resumed")
+
+    return cycle
 
 
 async def _child_watches(state: OperatorState, supervisor: Supervisor, stopped: threading.Event) -> None:
@@ -246,6 +284,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
             await asyncio.to_thread(check_all, state)
 
     supervisor.periodic("capacity-checks", capacity_cycle, config.capacity_interval)
+    supervisor.periodic("plan-resume", _plan_resume(state, memo), READINESS_CHECK_SECONDS)
 
     async def reports_cycle() -> None:
         if state.readiness.leader:

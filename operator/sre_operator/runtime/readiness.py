@@ -69,6 +69,8 @@ class Readiness:
     leader: bool = False
     loaded: bool = False
     reason: str = "starting: the gates are not loaded yet"
+    plans_resumed: bool = False
+    """Whether every plan was brought up to date since this replica became the active one."""
 
     def ready(self) -> tuple[bool, str]:
         if not self.leader:
@@ -80,6 +82,7 @@ class Readiness:
     def lose_leadership(self, why: str) -> None:
         self.leader = False
         self.loaded = False
+        self.plans_resumed = False
         self.reason = why
 
 

@@ -29,6 +29,7 @@ from sre_operator.status import (
 
 PLURAL = "servicereliabilityplans"
 logger = logging.getLogger(__name__)
+RESUME_PROGRESS_EVERY = 1000
 
 
 def owned_children(
@@ -137,7 +138,7 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, *, drift: bool, announce: Announ
 
 
 # No resume handler: kopf would hold every listed plan's whole body in its queues until that plan's resume
-# had run (docs/operator.md, "Restarts"); ``resume_plans`` does that work from a paged list instead.
+# had run (docs/operator.md, "What stays hand-made"); ``resume_plans`` does it from a paged list instead.
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL)
 def plan_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
@@ -176,8 +177,10 @@ async def resume_plans(memo: kopf.Memo, keys: list[tuple[str, str]], *, concurre
     state = state_of(memo)
     pending = iter(keys)
     failed: dict[tuple[str, str], str] = {}
+    done = 0
 
     async def worker() -> None:
+        nonlocal done
         for namespace, name in pending:
             if not state.readiness.leader:
                 return
@@ -185,6 +188,9 @@ async def resume_plans(memo: kopf.Memo, keys: list[tuple[str, str]], *, concurre
                 await asyncio.to_thread(resume_plan, memo, namespace, name)
             except (ApiException, kopf.TemporaryError) as error:
                 failed[(namespace, name)] = str(error).splitlines()[0] if str(error) else type(error).__name__
+            done += 1
+            if done % RESUME_PROGRESS_EVERY == 0:
+                logger.info("resumed %d of %d plan(s)", done, len(keys))
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return failed

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sre_operator.generate.names import MANAGED_BY, PLAN_LABEL
+from sre_operator.generate.names import PLAN_LABEL
 from sre_operator.k8s.client import CHILD_KINDS, Cluster, Kind, kind_of
 
 # Sections of a child that the operator owns whole; anything else someone adds is left alone.
@@ -65,11 +65,6 @@ def write_child(cluster: Cluster, child: dict[str, Any]) -> None:
         cluster.replace(replacement)
 
 
-def plan_selector(plan_name: str) -> str:
-    managed = ",".join(f"{k}={v}" for k, v in MANAGED_BY.items())
-    return f"{managed},{PLAN_LABEL}={plan_name}"
-
-
 def sync_children(
     cluster: Cluster,
     namespace: str,
@@ -79,35 +74,33 @@ def sync_children(
     *,
     was_generated: Iterable[str] = (),
 ) -> ChildChanges:
-    """Apply each desired child that is missing or differs; delete this plan's children no longer desired.
+    """Apply each desired child that is missing or differs; delete the children the plan generated before
+    (``was_generated``, "Kind name") and no longer does, if they still carry its label.
 
-    ``was_generated`` names children the plan had before ("Kind name"): one of them missing now is
-    reported as restored rather than created.
+    Each child is read by name: a list by label would make the API server look at every object of the kind
+    in the namespace, so a reconcile would cost more with every plan added beside it. A child labelled as
+    the plan's that it never generated is the child watches' to delete, when it appears or changes.
+    A child missing now that ``was_generated`` names is reported as restored rather than created.
     """
     changes = ChildChanges()
     previously = set(was_generated)
     desired = list(desired)
-    wanted = {(d["kind"], d["metadata"]["name"]) for d in desired}
-    # One list per kind finds every child and every stray; a steady-state check costs nothing more.
-    existing = {
-        (kind.kind, item["metadata"]["name"]): item
-        for kind in kinds
-        for item in cluster.list(kind, namespace, plan_selector(plan_name))
-    }
     for child in desired:
-        name = child["metadata"]["name"]
-        actual = existing.get((child["kind"], name))
-        if actual is None:  # missing, or present without the labels a list finds it by
-            actual = cluster.get(kind_of(child), namespace, name)
+        actual = cluster.get(kind_of(child), namespace, child["metadata"]["name"])
         if actual is None:
             write_child(cluster, child)
             (changes.restored if describe(child) in previously else changes.created).append(describe(child))
         elif differs(actual, child):
             write_child(cluster, child)
             changes.updated.append(describe(child))
-    for kind in kinds:
-        for (kind_name, name), item in existing.items():
-            if kind_name == kind.kind and (kind_name, name) not in wanted:
-                cluster.delete(kind, namespace, name)
-                changes.deleted.append(describe(item))
+    by_kind = {kind.kind: kind for kind in kinds}
+    for retired in sorted(previously - {describe(d) for d in desired}):
+        kind_name, _, name = retired.partition(" ")
+        kind = by_kind.get(kind_name)
+        if kind is None:
+            continue
+        item = cluster.get(kind, namespace, name)
+        if item is not None and (item["metadata"].get("labels") or {}).get(PLAN_LABEL) == plan_name:
+            cluster.delete(kind, namespace, name)
+            changes.deleted.append(retired)
     return changes

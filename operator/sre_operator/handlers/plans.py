@@ -134,7 +134,7 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, *, drift: bool, announce: Announ
         )
         if others and was_unique:  # once, when the collision starts, not on every later status change
             announce(body, "Warning", "DuplicateService", duplicate_service_message(plan, others))
-    return bool(changes.created or changes.restored or changes.updated or changes.deleted)
+    return changes.any
 
 
 # No resume handler: kopf would hold every listed plan's whole body in its queues until that plan's resume
@@ -173,7 +173,9 @@ async def resume_plans(memo: kopf.Memo, keys: list[tuple[str, str]], *, concurre
     """After a start or a change of the active replica: every plan in ``keys`` reconciled (children restored
     or updated for this operator's version, status refreshed), ``concurrency`` at a time, each read from the
     API server when its turn comes, so only the plans in flight are held in memory. Returns why each plan that
-    failed did; it stops early when this replica stops being the active one."""
+    failed did (whatever the error: one plan's failure, an unreachable API server included, neither stops the
+    others nor leaves workers running behind a failed pass); it stops early when this replica stops being the
+    active one."""
     state = state_of(memo)
     pending = iter(keys)
     failed: dict[tuple[str, str], str] = {}
@@ -186,7 +188,7 @@ async def resume_plans(memo: kopf.Memo, keys: list[tuple[str, str]], *, concurre
                 return
             try:
                 await asyncio.to_thread(resume_plan, memo, namespace, name)
-            except (ApiException, kopf.TemporaryError) as error:
+            except Exception as error:  # an outage, a conflict: the caller logs it and tries again
                 failed[(namespace, name)] = str(error).splitlines()[0] if str(error) else type(error).__name__
             done += 1
             if done % RESUME_PROGRESS_EVERY == 0:

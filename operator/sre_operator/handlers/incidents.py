@@ -48,14 +48,7 @@ def group_label(group_key: str) -> str:
 
 def _reference(incident: dict[str, Any]) -> dict[str, str]:
     """The Incident as an Event's involvedObject."""
-    metadata = incident["metadata"]
-    return {
-        "apiVersion": INCIDENT.api_version,
-        "kind": "Incident",
-        "name": metadata["name"],
-        "namespace": metadata["namespace"],
-        "uid": metadata.get("uid", ""),
-    }
+    return INCIDENT.involved(incident["metadata"])
 
 
 def by_plan(state: OperatorState, alerts: Sequence[Alert]) -> dict[tuple[str, str], list[Alert]]:

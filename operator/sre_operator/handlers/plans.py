@@ -152,10 +152,8 @@ def resume_plan(memo: kopf.Memo, namespace: str, name: str) -> None:
 
     def announce(body: kopf.Body, event_type: str, reason: str, message: str) -> None:
         meta = body["metadata"]
-        reference = {"apiVersion": PLAN.api_version, "kind": PLAN.kind, "name": meta["name"]}
-        reference |= {"namespace": meta["namespace"], "uid": meta["uid"]}
         try:
-            state.cluster.post_event(reference, event_type, reason, message)
+            state.cluster.post_event(PLAN.involved(meta), event_type, reason, message)
         except ApiException as error:  # an Event is worth a log line, not a second reconcile
             logger.warning("event %s for plan %s/%s not posted: %s", reason, meta["namespace"], meta["name"], error)
 

@@ -7,7 +7,7 @@ import datetime
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -42,6 +42,16 @@ class Kind:
     def cluster_path(self) -> str:
         """Every namespace's objects of this kind."""
         return f"{self.root}/{self.plural}"
+
+    def involved(self, metadata: Mapping[str, Any]) -> dict[str, str]:
+        """The object with ``metadata`` as an Event's involvedObject."""
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "name": str(metadata["name"]),
+            "namespace": str(metadata["namespace"]),
+            "uid": str(metadata.get("uid", "")),
+        }
 
 
 PROMETHEUS_RULE = Kind("monitoring.coreos.com/v1", "PrometheusRule", "prometheusrules")

@@ -43,7 +43,7 @@ UNVERIFIED = ssl._create_unverified_context()  # each replica serves its own sel
 
 
 def peering_objects() -> list[dict[str, Any]]:
-    """kopf's peering CRDs and the cluster-wide peering, as the chart's peering.yaml renders them."""
+    """kopf's peering CRDs, as the chart's peering.yaml renders them (no peering object: the operator creates it)."""
     crds = [
         {
             "apiVersion": "apiextensions.k8s.io/v1",
@@ -88,8 +88,6 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     try:
         crds = read_crds([*sorted((ROOT / "crds").glob("*.yaml")), *sorted((DATA / "crds").glob("*.yaml"))])
         install_crds(control_plane, [*crds, *peering_objects()])
-        peering = {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": PEERING}}
-        assert control_plane.apply([peering]).returncode == 0
         control_plane.kubectl("create", "namespace", NAMESPACE, check=True)
         yield control_plane
     finally:
@@ -155,6 +153,8 @@ def test_every_replica_enforces_and_a_standby_takes_over_within_30_seconds(plane
         time.sleep(3)  # a few peering touches: the other has seen it and stands by
         (active, active_process), (standby, _) = sorted(replicas, key=lambda r: not ready(r[0]))
         assert ready(active) and not ready(standby), "exactly one replica is in the Service"
+        peering = json.loads(plane.kubectl("get", "clusterkopfpeering", PEERING, "-o", "json", check=True).stdout)
+        assert len(peering["status"]) == 2, "both replicas keep the peering object the operator created alive"
         assert gate_answer(active)[1]["state"] == "Frozen"
         for _ in range(10):
             assert verdict(active) == "denied"

@@ -81,7 +81,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.peering.enabled }}
 - apiGroups: [kopf.dev]
   resources: [clusterkopfpeerings, kopfpeerings]
-  verbs: [get, list, watch, patch]
+  verbs: [get, list, watch, create, patch]
 {{- end }}
 {{- end -}}
 

@@ -15,7 +15,7 @@ import logging
 import time
 
 from sre_operator.handlers.state import OperatorState
-from sre_operator.k8s.client import CLUSTER_PEERING, GATE, NAMESPACED_PEERING, PLAN, POLICY
+from sre_operator.k8s.client import GATE, PLAN, POLICY
 from sre_operator.models import ReleaseGate
 from sre_operator.runtime import STANDBY, leads_peering, missing_objects
 
@@ -26,18 +26,12 @@ LIST_AGAIN_SECONDS = 10.0
 
 
 def _leads(state: OperatorState) -> bool:
-    """One read of each peering object this replica takes part in (kopf's: cluster-wide, or one per namespace)."""
+    """One read of each peering object this replica takes part in (kopf's: cluster-wide, or one per namespace),
+    created if it is missing."""
     now = datetime.datetime.now(datetime.UTC)
     namespaces = state.config.namespaces
-    objects = (
-        [state.cluster.get(NAMESPACED_PEERING, n, state.peering) for n in namespaces]
-        if namespaces
-        else [state.cluster.get_cluster_scoped(CLUSTER_PEERING, state.peering)]
-    )
-    return all(
-        found is not None and leads_peering(found.get("status") or {}, state.identity, state.priority, now)
-        for found in objects
-    )
+    objects = [state.cluster.peering(state.peering, namespace) for namespace in namespaces or [None]]
+    return all(leads_peering(found.get("status") or {}, state.identity, state.priority, now) for found in objects)
 
 
 def _listed(state: OperatorState) -> set[tuple[str, str, str]]:

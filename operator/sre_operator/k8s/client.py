@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import datetime
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -17,6 +18,7 @@ from kubernetes.client.exceptions import ApiException
 from sre_operator.mergepatch import patch_between
 from sre_operator.timestamps import rfc3339
 
+logger = logging.getLogger(__name__)
 FIELD_MANAGER = "sre-operator"
 PLUGIN_FIELD_MANAGER = "kubectl-sre"
 PARTIAL_METADATA = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
@@ -224,6 +226,32 @@ class Cluster:
             if error.status == 404:
                 return None
             raise
+
+    def peering(self, name: str, namespace: str | None) -> dict[str, Any]:
+        """kopf's peering object ``name`` (cluster-wide without a ``namespace``), created empty when absent.
+
+        kopf only touches a peering object that exists, and a replica with mandatory peering waits for it.
+        Creating it here rather than in the chart spares Helm a hook that would need the peering CRDs mapped
+        in the same release that creates them."""
+        kind = NAMESPACED_PEERING if namespace else CLUSTER_PEERING
+        collection = kind.path(namespace) if namespace else kind.cluster_path()
+        found = self.get(kind, namespace, name) if namespace else self.get_cluster_scoped(kind, name)
+        if found is not None:
+            return found
+        metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+        try:
+            created: dict[str, Any] = self._call(
+                "POST",
+                collection,
+                query=[("fieldManager", FIELD_MANAGER)],
+                body={"apiVersion": kind.api_version, "kind": kind.kind, "metadata": metadata},
+            )
+        except ApiException as error:
+            if error.status != 409:  # another replica created it first
+                raise
+            return self.peering(name, namespace)
+        logger.info("created the peering object %s %s", kind.kind, f"{namespace}/{name}" if namespace else name)
+        return created
 
     def list(self, kind: Kind, namespace: str, label_selector: str = "") -> list[dict[str, Any]]:
         try:

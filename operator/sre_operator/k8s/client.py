@@ -234,17 +234,13 @@ class Cluster:
         Creating it here rather than in the chart spares Helm a hook that would need the peering CRDs mapped
         in the same release that creates them."""
         kind = NAMESPACED_PEERING if namespace else CLUSTER_PEERING
-        collection = kind.path(namespace) if namespace else kind.cluster_path()
         found = self.get(kind, namespace, name) if namespace else self.get_cluster_scoped(kind, name)
         if found is not None:
             return found
         metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
         try:
-            created: dict[str, Any] = self._call(
-                "POST",
-                collection,
-                query=[("fieldManager", FIELD_MANAGER)],
-                body={"apiVersion": kind.api_version, "kind": kind.kind, "metadata": metadata},
+            created = self.create(
+                kind, namespace, {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": metadata}
             )
         except ApiException as error:
             if error.status != 409:  # another replica created it first
@@ -385,11 +381,10 @@ class Cluster:
         )
         return self._remember(replaced)
 
-    def create(self, kind: Kind, namespace: str, obj: dict[str, Any]) -> dict[str, Any]:
-        """POST a new object; 409 if one of that name exists."""
-        created: dict[str, Any] = self._call(
-            "POST", kind.path(namespace), query=[("fieldManager", FIELD_MANAGER)], body=obj
-        )
+    def create(self, kind: Kind, namespace: str | None, obj: dict[str, Any]) -> dict[str, Any]:
+        """POST a new object (cluster-scoped without a ``namespace``); 409 if one of that name exists."""
+        collection = kind.path(namespace) if namespace else kind.cluster_path()
+        created: dict[str, Any] = self._call("POST", collection, query=[("fieldManager", FIELD_MANAGER)], body=obj)
         return created
 
     def list_all(self, kind: Kind, label_selector: str) -> tuple[builtins.list[dict[str, Any]], str]:

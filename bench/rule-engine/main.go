@@ -59,6 +59,7 @@ type ruleSet struct {
 	cpu          []time.Duration
 	evaluations  []int
 	preloadRules int
+	preloadCPU   time.Duration
 }
 
 type roundResult struct {
@@ -263,6 +264,24 @@ func evaluate(ctx context.Context, groups []*rules.Group, seconds int64) int {
 	return evaluated
 }
 
+// progress tells, on stderr, how far a long run has come and where its CPU went: a 1,200-series month
+// takes hours on two cores, and without it a stalled run and a slow one look the same.
+func progress(day int64, wall, write, compact time.Duration, sets []*ruleSet) {
+	line := fmt.Sprintf("rule-engine: day %d after %.0fs wall; CPU: writing %.0fs, compacting %.0fs", day, wall.Seconds(),
+		write.Seconds(), compact.Seconds())
+	for _, set := range sets {
+		line += fmt.Sprintf(", %s preload %.0fs", set.Name, set.preloadCPU.Seconds())
+		if len(set.cpu) > 0 {
+			var timed time.Duration
+			for _, spent := range set.cpu {
+				timed += spent
+			}
+			line += fmt.Sprintf(" timed %.0fs", timed.Seconds())
+		}
+	}
+	fmt.Fprintln(os.Stderr, line)
+}
+
 func gcd(a, b int64) int64 {
 	for b != 0 {
 		a, b = b, a%b
@@ -362,7 +381,12 @@ func main() {
 	scrapeSeconds := int64(scrape.Seconds())
 	wallBefore := time.Now()
 	var preloadSeconds float64
+	var writeCPU, compactCPU time.Duration
 	for seconds := int64(0); seconds <= end; seconds += step {
+		if seconds > 0 && seconds%86400 == 0 {
+			progress(seconds/86400, time.Since(wallBefore), writeCPU, compactCPU, sets)
+		}
+		before := cpuTime()
 		if seconds > 0 && due(seconds, *scrape) {
 			app := db.Appender(ctx)
 			if err := load.advance(app, float64(seconds), float64(scrapeSeconds)); err != nil {
@@ -372,14 +396,19 @@ func main() {
 				fail(err)
 			}
 		}
+		written := cpuTime()
+		writeCPU += written - before
 		if due(seconds, compactEvery) || seconds == preloadEnd {
 			if err := db.Compact(ctx); err != nil {
 				fail(err)
 			}
 		}
+		compactCPU += cpuTime() - written
 		if seconds < preloadEnd {
 			for _, set := range sets {
+				before := cpuTime()
 				evaluate(ctx, set.preload, seconds)
+				set.preloadCPU += cpuTime() - before
 			}
 			continue
 		}

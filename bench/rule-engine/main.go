@@ -264,20 +264,18 @@ func evaluate(ctx context.Context, groups []*rules.Group, seconds int64) int {
 	return evaluated
 }
 
-// progress tells, on stderr, how far a long run has come and where its CPU went: a 1,200-series month
-// takes hours on two cores, and without it a stalled run and a slow one look the same.
+// progress tells, on stderr, how far a long run has come and where its CPU went: a 1,200-series point
+// spends about an hour on its month of history before it times anything, and without this a stalled
+// run and a slow one look the same.
 func progress(day int64, wall, write, compact time.Duration, sets []*ruleSet) {
 	line := fmt.Sprintf("rule-engine: day %d after %.0fs wall; CPU: writing %.0fs, compacting %.0fs", day, wall.Seconds(),
 		write.Seconds(), compact.Seconds())
 	for _, set := range sets {
-		line += fmt.Sprintf(", %s preload %.0fs", set.Name, set.preloadCPU.Seconds())
-		if len(set.cpu) > 0 {
-			var timed time.Duration
-			for _, spent := range set.cpu {
-				timed += spent
-			}
-			line += fmt.Sprintf(" timed %.0fs", timed.Seconds())
+		var timed time.Duration
+		for _, spent := range set.cpu {
+			timed += spent
 		}
+		line += fmt.Sprintf(", %s preload %.0fs timed %.0fs", set.Name, set.preloadCPU.Seconds(), timed.Seconds())
 	}
 	fmt.Fprintln(os.Stderr, line)
 }

@@ -37,13 +37,11 @@ class Kind:
     def root(self) -> str:
         return "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
 
-    def path(self, namespace: str, name: str | None = None) -> str:
-        path = f"{self.root}/namespaces/{namespace}/{self.plural}"
+    def path(self, namespace: str | None, name: str | None = None) -> str:
+        """Objects of this kind in ``namespace``; without one, every namespace's (and where cluster-scoped
+        kinds live)."""
+        path = f"{self.root}/namespaces/{namespace}/{self.plural}" if namespace else f"{self.root}/{self.plural}"
         return f"{path}/{name}" if name else path
-
-    def cluster_path(self) -> str:
-        """Every namespace's objects of this kind."""
-        return f"{self.root}/{self.plural}"
 
     def involved(self, metadata: Mapping[str, Any]) -> dict[str, str]:
         """The object with ``metadata`` as an Event's involvedObject."""
@@ -209,18 +207,10 @@ class Cluster:
         self._discovered[group_version] = (now, found)
         return found
 
-    def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
+    def get(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """The object, or None if there is none (cluster-scoped without a ``namespace``)."""
         try:
             found: dict[str, Any] = self._call("GET", kind.path(namespace, name))
-            return found
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-
-    def get_cluster_scoped(self, kind: Kind, name: str) -> dict[str, Any] | None:
-        try:
-            found: dict[str, Any] = self._call("GET", f"{kind.cluster_path()}/{name}")
             return found
         except ApiException as error:
             if error.status == 404:
@@ -234,7 +224,7 @@ class Cluster:
         Creating it here rather than in the chart spares Helm a hook that would need the peering CRDs mapped
         in the same release that creates them."""
         kind = NAMESPACED_PEERING if namespace else CLUSTER_PEERING
-        found = self.get(kind, namespace, name) if namespace else self.get_cluster_scoped(kind, name)
+        found = self.get(kind, namespace, name)
         if found is not None:
             return found
         metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
@@ -327,7 +317,7 @@ class Cluster:
 
     def list_keys(self, kind: Kind, namespaces: Sequence[str] = ()) -> builtins.list[tuple[str, str]]:
         """(namespace, name) of every object of ``kind`` (in ``namespaces``, or all), metadata only."""
-        paths = [kind.path(n) for n in namespaces] if namespaces else [kind.cluster_path()]
+        paths = [kind.path(n) for n in namespaces] if namespaces else [kind.path(None)]
         keys: builtins.list[tuple[str, str]] = []
         for path in paths:
             token = ""
@@ -383,8 +373,9 @@ class Cluster:
 
     def create(self, kind: Kind, namespace: str | None, obj: dict[str, Any]) -> dict[str, Any]:
         """POST a new object (cluster-scoped without a ``namespace``); 409 if one of that name exists."""
-        collection = kind.path(namespace) if namespace else kind.cluster_path()
-        created: dict[str, Any] = self._call("POST", collection, query=[("fieldManager", FIELD_MANAGER)], body=obj)
+        created: dict[str, Any] = self._call(
+            "POST", kind.path(namespace), query=[("fieldManager", FIELD_MANAGER)], body=obj
+        )
         return created
 
     def list_all(self, kind: Kind, label_selector: str) -> tuple[builtins.list[dict[str, Any]], str]:
@@ -393,7 +384,7 @@ class Cluster:
         token, version = "", ""
         while True:
             query = [("labelSelector", label_selector), ("limit", "500")] + ([("continue", token)] if token else [])
-            answer = self._call("GET", kind.cluster_path(), query=query)
+            answer = self._call("GET", kind.path(None), query=query)
             for item in answer.get("items") or []:
                 item.setdefault("apiVersion", kind.api_version)
                 item.setdefault("kind", kind.kind)
@@ -406,7 +397,7 @@ class Cluster:
 
     def resource_version(self, kind: Kind, label_selector: str) -> str:
         """The collection's current resourceVersion across namespaces, to watch from (one item is listed)."""
-        answer = self._call("GET", kind.cluster_path(), query=[("labelSelector", label_selector), ("limit", "1")])
+        answer = self._call("GET", kind.path(None), query=[("labelSelector", label_selector), ("limit", "1")])
         return str(answer["metadata"]["resourceVersion"])
 
     def watch(
@@ -426,7 +417,7 @@ class Cluster:
         ]
         method, url, headers, body, post = self.api.param_serialize(
             method="GET",
-            resource_path=kind.path(namespace) if namespace else kind.cluster_path(),
+            resource_path=kind.path(namespace),
             query_params=query,
             header_params={"Accept": "application/json"},
             auth_settings=["BearerToken"],
@@ -437,7 +428,7 @@ class Cluster:
         raw = cast(Any, response).response
         try:
             if not 200 <= raw.status <= 299:
-                raise ApiException(status=raw.status, reason=f"{raw.reason} on watch {kind.cluster_path()}")
+                raise ApiException(status=raw.status, reason=f"{raw.reason} on watch {kind.path(namespace)}")
             for line in raw:
                 if not line.strip():
                     continue

@@ -198,6 +198,22 @@ def test_every_replica_enforces_and_a_standby_takes_over_within_30_seconds(plane
         assert verdict(standby) in ("denied", "no verdict")
 
 
+def test_a_replica_watching_named_namespaces_peers_in_each_of_them(plane: ControlPlane) -> None:
+    """With namespaces named, kopf peers through one KopfPeering per namespace: the operator creates it there,
+    keeps it alive and becomes the active replica through it."""
+    assert plane.apply(frozen_gate()).returncode == 0
+    flags, running = addresses()
+    extra = ["-n", NAMESPACE, "--peering", PEERING, "--evaluation-interval", "1", *flags]
+    with operator_subprocess(plane.kubeconfig, plane.folder / "replica-namespaced.log", *extra):
+        wait_for(lambda: ready(running), timeout=90, what="the namespaced replica ready")
+        found = json.loads(
+            plane.kubectl("-n", NAMESPACE, "get", "kopfpeering", PEERING, "-o", "json", check=True).stdout
+        )
+        assert len(found["status"]) == 1, "the replica keeps the namespace's peering object alive"
+        assert verdict(running) == "denied"
+        assert gate_answer(running)[1]["state"] == "Frozen"
+
+
 def plans(count: int) -> str:
     documents = []
     for index in range(count):

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sre_operator.errors import Problem
-from sre_operator.models import ErrorBudgetPolicy, ReleaseGate, ServiceReliabilityPlan, parse_document
+from sre_operator.models import (
+    API_GROUP,
+    API_VERSION,
+    ErrorBudgetPolicy,
+    ReleaseGate,
+    ServiceReliabilityPlan,
+    parse_document,
+)
 from sre_operator.models.incident import Incident
 from sre_operator.models.sharing import SharedParts
 from sre_operator.models.validation import Resource
@@ -60,7 +67,7 @@ class Known:
     def reference(self) -> dict[str, str]:
         """The object as an Event's involvedObject."""
         return {
-            "apiVersion": "reliability.dev/v1alpha1",
+            "apiVersion": f"{API_GROUP}/{API_VERSION}",
             "kind": self.kind,
             "name": self.name,
             "namespace": self.namespace,

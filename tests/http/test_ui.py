@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import time
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote
@@ -219,18 +218,15 @@ def test_a_replica_that_is_not_ready_shows_no_page() -> None:
     call(http_app(GateBook(), Metrics(), NotReady(), ui=Source()), check)
 
 
-def test_a_thousand_slos_render_in_well_under_a_second() -> None:
+def test_a_thousand_slos_render_as_a_thousand_rows() -> None:
     many = UiObjects(
         plans=[plan("ns", f"p{i}", {f"s{j}": {"objective": 99.9, "window": "30d", "budgetRemaining": 0.5,
                                                "burnRates": {"1h": 1.0}} for j in range(2)}) for i in range(500)]
     )  # fmt: skip
     from sre_operator.ui import render
 
-    started = time.perf_counter()
     page = render("slos.html", slo_list(many, {}), root="")
-    elapsed = time.perf_counter() - started
-    assert page.count("<tr>") == 1001  # header and 1,000 SLOs
-    assert elapsed < 1.0, elapsed  # the goal (300 ms) is measured in bench/, this only guards a collapse
+    assert page.count("<tr>") == 1001  # header and 1,000 SLOs; how fast is bench/ui_bench.py's to say
 
 
 def test_the_budget_chart_maps_time_and_budget_into_the_plot() -> None:

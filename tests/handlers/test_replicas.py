@@ -198,8 +198,8 @@ def test_every_replica_enforces_and_a_standby_takes_over_within_30_seconds(plane
         assert verdict(standby) in ("denied", "no verdict")
 
 
-def test_a_replica_watching_named_namespaces_peers_in_each_of_them(plane: ControlPlane) -> None:
-    """With namespaces named, kopf peers through one KopfPeering per namespace: the operator creates it there,
+def test_a_replica_watching_one_namespace_peers_through_a_kopfpeering_there(plane: ControlPlane) -> None:
+    """With namespaces named, kopf peers through a KopfPeering in each: the operator creates the one here,
     keeps it alive and becomes the active replica through it."""
     assert plane.apply(frozen_gate()).returncode == 0
     flags, running = addresses()

@@ -19,6 +19,7 @@ from sre_operator.models import (
     ErrorBudgetPolicy,
     ReleaseGate,
     ServiceReliabilityPlan,
+    involved_object,
     parse_document,
 )
 from sre_operator.models.incident import Incident
@@ -66,13 +67,7 @@ class Known:
     @property
     def reference(self) -> dict[str, str]:
         """The object as an Event's involvedObject."""
-        return {
-            "apiVersion": f"{API_GROUP}/{API_VERSION}",
-            "kind": self.kind,
-            "name": self.name,
-            "namespace": self.namespace,
-            "uid": self.uid,
-        }
+        return involved_object(f"{API_GROUP}/{API_VERSION}", self.kind, self.name, self.namespace, self.uid)
 
 
 def compact_json(value: Mapping[str, Any]) -> bytes:

@@ -16,6 +16,7 @@ import kubernetes
 from kubernetes.client.exceptions import ApiException
 
 from sre_operator.mergepatch import patch_between
+from sre_operator.models import involved_object
 from sre_operator.timestamps import rfc3339
 
 logger = logging.getLogger(__name__)
@@ -45,13 +46,9 @@ class Kind:
 
     def involved(self, metadata: Mapping[str, Any]) -> dict[str, str]:
         """The object with ``metadata`` as an Event's involvedObject."""
-        return {
-            "apiVersion": self.api_version,
-            "kind": self.kind,
-            "name": str(metadata["name"]),
-            "namespace": str(metadata["namespace"]),
-            "uid": str(metadata.get("uid", "")),
-        }
+        return involved_object(
+            self.api_version, self.kind, str(metadata["name"]), str(metadata["namespace"]), str(metadata.get("uid", ""))
+        )
 
 
 PROMETHEUS_RULE = Kind("monitoring.coreos.com/v1", "PrometheusRule", "prometheusrules")

@@ -1,7 +1,7 @@
 """Typed models of the three kinds, their validation, and the assumptions their defaults imply."""
 
 from sre_operator.models.assumptions import plan_assumptions, residual_risks
-from sre_operator.models.base import API_GROUP, API_VERSION, ObjectMeta
+from sre_operator.models.base import API_GROUP, API_VERSION, ObjectMeta, involved_object
 from sre_operator.models.gate import ReleaseGate
 from sre_operator.models.plan import PlanSpec, ServiceReliabilityPlan, Slo
 from sre_operator.models.policy import ErrorBudgetPolicy
@@ -20,6 +20,7 @@ __all__ = [
     "ServiceReliabilityPlan",
     "Slo",
     "field_path",
+    "involved_object",
     "parse_document",
     "plan_assumptions",
     "residual_risks",

@@ -18,6 +18,11 @@ API_VERSION = "v1alpha1"
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
+def involved_object(api_version: str, kind: str, name: str, namespace: str, uid: str) -> dict[str, str]:
+    """An object as an Event's involvedObject names it, whichever API group it belongs to."""
+    return {"apiVersion": api_version, "kind": kind, "name": name, "namespace": namespace, "uid": uid}
+
+
 def api_config(**changes: Any) -> ConfigDict:
     """Configuration of every model: camelCase on the wire, unknown fields refused, immutable."""
     base = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)

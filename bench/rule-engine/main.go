@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
-	"sync"
 	"syscall"
 	"time"
 
@@ -94,43 +92,11 @@ func fail(err error) {
 }
 
 func cpuTime() time.Duration {
-	return rusage(syscall.RUSAGE_SELF)
-}
-
-// rusageThread is Linux's RUSAGE_THREAD, which the syscall package does not name.
-const rusageThread = 1
-
-// threadCPUTime is the CPU time of the calling OS thread only: it means something only while the
-// goroutine that reads it is locked to its thread.
-func threadCPUTime() time.Duration {
-	return rusage(rusageThread)
-}
-
-func rusage(who int) time.Duration {
 	var usage syscall.Rusage
-	if err := syscall.Getrusage(who, &usage); err != nil {
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
 		fail(err)
 	}
 	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
-}
-
-// preloadSideBySide evaluates each set's preload groups at one step, the sets in parallel: the month
-// of history is untimed, the sets write disjoint series, and at 1,200 series it is most of a run's
-// wall time. Each set's share is read on its own locked thread, so the progress lines stay per set.
-func preloadSideBySide(ctx context.Context, sets []*ruleSet, seconds int64) {
-	var wait sync.WaitGroup
-	for _, set := range sets {
-		wait.Add(1)
-		go func() {
-			defer wait.Done()
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			before := threadCPUTime()
-			evaluate(ctx, set.preload, seconds)
-			set.preloadCPU += threadCPUTime() - before
-		}()
-	}
-	wait.Wait()
 }
 
 // requestsPerSecond is the daily shape: a trough at 04:00 a fifth of the 16:00 peak.
@@ -437,7 +403,11 @@ func main() {
 		}
 		compactCPU += cpuTime() - written
 		if seconds < preloadEnd {
-			preloadSideBySide(ctx, sets, seconds)
+			for _, set := range sets {
+				before := cpuTime()
+				evaluate(ctx, set.preload, seconds)
+				set.preloadCPU += cpuTime() - before
+			}
 			continue
 		}
 		if seconds == preloadEnd {

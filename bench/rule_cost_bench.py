@@ -58,7 +58,30 @@ INSTANCES = (4, 40, 400)
 
 def our_rules(scrape: str) -> tuple[dict[str, Any], str]:
     plan = one_slo_plan(OBJECTIVE * 100, window=f"{DAYS}d", errors=ERRORS, total=TOTAL, scrape=int(seconds(scrape)))
-    return prometheus_rule(plan)["spec"], 'slo:error_budget_remaining:ratio{slo="availability"}'
+    return prometheus_rule(plan)["spec"], 'slo:error_budget_remaining:ratio{slo="availability",namespace="shop"}'
+
+
+def our_rules_at(revision: str, scrape: str, folder: Path) -> tuple[dict[str, Any], str]:
+    """Ours as the commit ``revision`` renders them, in a namespace of their own so they record beside
+    today's: a change to the rules measured against the rules before it, on the same month and CPU."""
+    tree = folder / f"tree-{revision}"
+    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(tree), revision], cwd=ROOT, check=True)
+    try:
+        rendered = subprocess.run(
+            [sys.executable, "-c", f"import json, rule_cost_bench as b; print(json.dumps(b.our_rules({scrape!r})[0]))"],
+            cwd=tree / "bench", env={**os.environ, "PYTHONPATH": f"{tree / 'operator'}:{tree}:{tree / 'bench'}"},
+            stdout=subprocess.PIPE, text=True, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
+    namespace = f"shop-{revision}"
+    rules = json.loads(rendered)
+    for group in rules["groups"]:
+        group["name"] += f"-{revision}"
+        for rule in group["rules"]:
+            rule["expr"] = rule["expr"].replace('namespace="shop"', f'namespace="{namespace}"')
+            rule["labels"]["namespace"] = namespace
+    return rules, f'slo:error_budget_remaining:ratio{{slo="availability",namespace="{namespace}"}}'
 
 
 def _ratio(window: str) -> str:
@@ -196,18 +219,26 @@ def build_harness() -> Path:
 
 
 def run_point(
-    harness: Path, folder: Path, scrape: str, instances: int, timed: str, rounds: int, evaluations: list[str]
+    harness: Path,
+    folder: Path,
+    scrape: str,
+    instances: int,
+    timed: str,
+    rounds: int,
+    evaluations: list[str],
+    against: str | None = None,
 ) -> dict[str, Any]:
     """One process: the month written and preloaded once, then ``rounds`` timed spans one after the other.
 
     Only Sloth's groups follow the global evaluation interval (ours run at their tile, Pyrra's at their own
     intervals), so one process measures both evaluation intervals: Sloth-shaped rules at each, beside the
-    same runs of ours and Pyrra's."""
-    shapes = {
-        "sre-operator": our_rules(scrape),
-        **{f"Sloth-shaped@{e}": sloth_rules(e) for e in evaluations},
-        "Pyrra-shaped": pyrra_rules(),
-    }
+    same runs of ours and Pyrra's. ``against`` measures ours beside ours at that commit instead."""
+    shapes = {"sre-operator": our_rules(scrape)}
+    if against is not None:
+        shapes[f"sre-operator@{against}"] = our_rules_at(against, scrape, folder)
+    else:
+        shapes.update({f"Sloth-shaped@{e}": sloth_rules(e) for e in evaluations})
+        shapes["Pyrra-shaped"] = pyrra_rules()
     sets = []
     for name, (rules, query) in shapes.items():
         rule_file = folder / f"{name}.rules.yaml"
@@ -232,6 +263,21 @@ def run_point(
 
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def comparison_row(scrape: str, instances: int, found: dict[str, Any], timed: str, against: str) -> str:
+    """Ours now beside ours at ``against``: medians over the rounds, with their spread."""
+    by_name = {item["name"]: item for item in found["sets"]}
+    now, before = by_name["sre-operator"], by_name[f"sre-operator@{against}"]
+    minutes = seconds(timed) / 60
+    cpu_now, cpu_before = ([r["cpu_seconds"] for r in item["rounds"]] for item in (now, before))
+    per_minute = [f"{statistics.median(r['samples'] / minutes for r in item['rounds']):,.0f}" for item in (before, now)]
+    budgets = ["none" if item["value"] is None else f"{item['value']:.3f}" for item in (before, now)]
+    return (
+        f"| {scrape} | {instances * 3} | {len(cpu_now)} | {spread(cpu_before)} | {spread(cpu_now)} |"
+        f" **{statistics.median(cpu_now) / statistics.median(cpu_before):.2f}x** | {' / '.join(per_minute)} |"
+        f" {found['hand_remaining']:.3f} / {' / '.join(budgets)} |"
+    )
 
 
 def rows(scrape: str, instances: int, found: dict[str, Any], timed: str, evaluations: list[str]) -> list[str]:
@@ -269,6 +315,9 @@ def main() -> None:
     parser.add_argument(
         "--evaluations", nargs="*", default=list(EVALUATIONS), help="global evaluation intervals (Sloth-shaped sets)"
     )
+    parser.add_argument(
+        "--against", metavar="COMMIT", help="measure ours beside ours at COMMIT (a change to the rules), no peers"
+    )
     args = parser.parse_args()
     harness = build_harness()
     points = [
@@ -277,16 +326,28 @@ def main() -> None:
         if not args.only or f"{scrape}/{instances * 3}" in args.only
     ]
     print(f"{DAYS} days of history, then {args.rounds} rounds of {args.timed} timed", flush=True)
-    print(
-        "| scrape | evaluation | series | rounds | sre-operator CPU (s) | Sloth-shaped | Pyrra-shaped |"
-        " ours / Sloth | ours / Pyrra | samples per minute: ours / Sloth / Pyrra |"
-        " remaining budget: hand / ours / Sloth / Pyrra |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    if args.against:
+        print(
+            f"| scrape | series | rounds | CPU (s) at {args.against} | CPU (s) now | now / before |"
+            " samples per minute: before / now | remaining budget: hand / before / now |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+    else:
+        print(
+            "| scrape | evaluation | series | rounds | sre-operator CPU (s) | Sloth-shaped | Pyrra-shaped |"
+            " ours / Sloth | ours / Pyrra | samples per minute: ours / Sloth / Pyrra |"
+            " remaining budget: hand / ours / Sloth / Pyrra |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as scratch:
         for scrape, instances in points:
-            found = run_point(harness, Path(scratch), scrape, instances, args.timed, args.rounds, args.evaluations)
-            print("\n".join(rows(scrape, instances, found, args.timed, args.evaluations)), flush=True)
+            found = run_point(
+                harness, Path(scratch), scrape, instances, args.timed, args.rounds, args.evaluations, args.against
+            )
+            if args.against:
+                print(comparison_row(scrape, instances, found, args.timed, args.against), flush=True)
+            else:
+                print("\n".join(rows(scrape, instances, found, args.timed, args.evaluations)), flush=True)
 
 
 if __name__ == "__main__":

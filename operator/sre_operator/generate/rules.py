@@ -107,8 +107,14 @@ def _tagged(expr: str, label: str, value: str) -> str:
 
 
 def _once_an_hour(ctx: SloContext, expr: str) -> str:
-    """``expr`` at the one evaluation that falls in the first tile of each clock hour."""
-    return f"({expr}) and on() vector(time() % 3600) < {seconds(ctx.tile):g}"
+    """``expr`` as it stood at a clock hour, at the one evaluation whose window holds that hour: a subquery
+    stepped on clock hours runs ``expr`` only when an hour falls in its window, so the other evaluations
+    compute nothing and throw nothing away. The window is one tile, reaching a quarter of a tile past the
+    evaluation (a negative offset): an evaluation on the hour catches its own hour, the window's edges
+    stay off evaluations on the hour (where Prometheus 2, closed ranges, and 3, left-open, disagree), and
+    the hour ``expr`` reads (ending half a tile before the clock hour) is always stored by then."""
+    lead = format_duration(seconds(ctx.tile) / 4)
+    return f"last_over_time(({expr})[{ctx.tile}:{HOUR}] offset -{lead})"
 
 
 def _sli_rate(ctx: SloContext, part: str) -> str:
@@ -116,9 +122,9 @@ def _sli_rate(ctx: SloContext, part: str) -> str:
 
 
 def _last_hour(ctx: SloContext, series: str) -> str:
-    """The mean of ``series`` over the hour of tiles that ended one tile ago: the tile recorded at this
-    evaluation is not stored yet, so it falls in the next hour. Ranges end half a tile back, never on a
-    sample, so each tile lands in exactly one hour on Prometheus 2 and 3."""
+    """The mean of ``series`` over the hour of tiles that ended half a tile before the clock hour it is
+    evaluated at: ranges end between two tiles, never on a sample (at evaluations on the hour, as in
+    ``promtool test rules``), so each tile lands in exactly one hour."""
     return f"avg_over_time({series}[{HOUR}] offset {ctx.half_tile})"
 
 

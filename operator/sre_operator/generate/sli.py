@@ -1,6 +1,6 @@
 """PromQL for one SLO's indicator: error and request rates over a window, or a raw error ratio.
 
-Ratio and latency SLIs are recorded as error and request rates: every 5 minutes'
+Ratio and latency SLIs are recorded as error and request rates: every tile's
 worth for the alert windows, and once an hour over the hour for the SLO window.
 Every longer window's error ratio is the sum of recorded errors over the sum of
 recorded requests: traffic-weighted, and nothing runs ``rate`` over raw series
@@ -31,19 +31,26 @@ class CounterSli:
         return _sum(self.total, self.group_by, window)
 
     def errors_rate(self, window: str = SHORTEST_WINDOW) -> str:
-        return self._errors(lambda selector: _sum(selector, self.group_by, window), self.requests_rate(window))
+        requests = self.requests_rate(window)
+        return self._errors(lambda selector: _sum(selector, self.group_by, window), requests, f"0 * {requests}")
 
     def requests_per_tile(self, tile: Tiling) -> str:
         return _tile_sum(self.total, self.group_by, tile)
 
     def errors_per_tile(self, tile: Tiling) -> str:
-        return self._errors(lambda selector: _tile_sum(selector, self.group_by, tile), self.requests_per_tile(tile))
+        # Zero wherever the requests tile has a value: a group whose counters have a sample now and a tile
+        # ago, looked up once each rather than computing the requests tile again.
+        zero = f"0 * sum{_by(self.group_by)}({tile.lookup(self.total)} and {tile.lookup(self.total, offset=True)})"
+        return self._errors(
+            lambda selector: _tile_sum(selector, self.group_by, tile), self.requests_per_tile(tile), zero
+        )
 
-    def _errors(self, summed: Callable[[str], str], requests: str) -> str:
+    def _errors(self, summed: Callable[[str], str], requests: str, zero: str) -> str:
+        """Errors, or failing that (no error was ever counted) ``zero``: 0 with the requests' labels."""
         if self.errors is not None:
-            return f"({summed(self.errors)} or (0 * {requests}))"
+            return f"({summed(self.errors)} or ({zero}))"
         assert self.good is not None
-        return f"({requests} - ({summed(self.good)} or (0 * {requests})))"
+        return f"({requests} - ({summed(self.good)} or ({zero})))"
 
 
 @dataclass(frozen=True)
@@ -68,10 +75,9 @@ def _tile_sum(selector: str, group_by: tuple[str, ...], tiling: Tiling) -> str:
     """The mean rate over the last tile, as each counter's value now less its value a tile ago: the tiles
     chain sample to sample, so no increase is counted twice or lost, and nothing is extrapolated (``rate``
     guesses the span before a range's first sample and, for a counter near zero, guesses it short). A counter
-    that went down was reset: its value now is what it counted since."""
-    now = tiling.lookup(selector)
-    step = f"({now} - {tiling.lookup(selector, offset=True)})"
-    return f"sum{_by(group_by)}(({step} >= 0) or ({now} and {step} < 0)) / {tiling.tile_seconds:g}"
+    that went down was reset: its value now is what it counted since (``now < before`` keeps ``now``)."""
+    now, before = tiling.lookup(selector), tiling.lookup(selector, offset=True)
+    return f"sum{_by(group_by)}((({now} - {before}) >= 0) or ({now} < {before})) / {tiling.tile_seconds:g}"
 
 
 def _bucket_bound_matcher(threshold: float) -> Matcher:

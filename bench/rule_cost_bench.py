@@ -19,6 +19,8 @@ The peers' rules are written here from their documentation and generated example
 and 30-day windows); they are shapes, not their code.
 
 Run: .venv/bin/python bench/rule_cost_bench.py [--rounds 3] [--timed 2h] [--only 15s/12 ...]
+With ``--against COMMIT`` each point runs ours beside ours as COMMIT rendered them (no peers): what a
+change to the rules saves, on the same month, in the same process.
 The numbers in docs/benchmarks.md come from this script on the project's 2-core machine.
 """
 

@@ -9,15 +9,13 @@ with the value computed by hand from those counters.
 
 from __future__ import annotations
 
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import yaml
 
 from sre_operator.durations import seconds
 from sre_operator.generate import prometheus_rule
 from tests.conftest import plan_from_yaml
+from tests.support.promtool import failed_rule_tests
 
 PLAN = """
 apiVersion: reliability.dev/v1alpha1
@@ -80,43 +78,35 @@ def _check(promtool: str, folder: Path, scrape: str, page: bool, weighted: float
     folder.mkdir()
     rule = prometheus_rule(plan_from_yaml(PLAN.replace("SCRAPE", scrape).replace("PAGE", str(page).lower())))
     (group,) = rule["spec"]["groups"]
-    (folder / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]), encoding="utf-8")
     remaining = 'slo:error_budget_remaining:ratio{slo="availability"}'
     good_per_min = (QUIET_PER_MIN - QUIET_ERRORS_PER_MIN, BURST_PER_MIN - BURST_ERRORS_PER_MIN)
-    test = {
-        "rule_files": ["rules.yaml"],
-        # promtool runs every group at this interval, whatever the group's own: the tile.
-        "evaluation_interval": group["interval"],
-        "tests": [
-            {
-                "interval": scrape,
-                "input_series": [
-                    {
-                        "series": 'requests_total{code="500"}',
-                        "values": series(QUIET_ERRORS_PER_MIN, BURST_ERRORS_PER_MIN, scrape),
-                    },
-                    {"series": 'requests_total{code="200"}', "values": series(*good_per_min, scrape)},
-                ],
-                "promql_expr_test": [
-                    {
-                        "expr": f"abs({remaining} - {weighted}) < bool 0.0001",
-                        "eval_time": f"{WINDOW_MIN}m",
-                        "exp_samples": [
-                            {
-                                "labels": '{namespace="default", service="uneven", slo="availability", window="7d"}',
-                                "value": 1,
-                            }
-                        ],
-                    },
-                ],
-            }
-        ],
-    }
-    (folder / "test.yaml").write_text(yaml.safe_dump(test, width=10_000), encoding="utf-8")
-    result = subprocess.run(
-        [promtool, "test", "rules", "test.yaml"], cwd=folder, capture_output=True, text=True, check=False
-    )
-    return "" if result.returncode == 0 else f"scraped every {scrape}:\n{result.stdout}{result.stderr}"
+    tests = [
+        {
+            "interval": scrape,
+            "input_series": [
+                {
+                    "series": 'requests_total{code="500"}',
+                    "values": series(QUIET_ERRORS_PER_MIN, BURST_ERRORS_PER_MIN, scrape),
+                },
+                {"series": 'requests_total{code="200"}', "values": series(*good_per_min, scrape)},
+            ],
+            "promql_expr_test": [
+                {
+                    "expr": f"abs({remaining} - {weighted}) < bool 0.0001",
+                    "eval_time": f"{WINDOW_MIN}m",
+                    "exp_samples": [
+                        {
+                            "labels": '{namespace="default", service="uneven", slo="availability", window="7d"}',
+                            "value": 1,
+                        }
+                    ],
+                },
+            ],
+        }
+    ]
+    # promtool runs every group at the test's evaluation interval, whatever the group's own: the tile.
+    failures = failed_rule_tests(promtool, folder, rule["spec"], tests, group["interval"])
+    return f"scraped every {scrape}:\n{failures}" if failures else ""
 
 
 def test_remaining_budget_matches_the_hand_computed_value_at_15s_1m_and_5m_scrapes(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
-
-import yaml
 
 from sre_operator.generate import prometheus_rule
 from tests.conftest import example_plans
+from tests.support.promtool import failed_rule_tests
 
 CADVISOR = 'job="kubelet", metrics_path="/metrics/cadvisor", namespace="shop"'
 STATE = 'job="kube-state-metrics", namespace="shop"'
@@ -16,7 +14,6 @@ STATE = 'job="kube-state-metrics", namespace="shop"'
 
 def test_a_workload_over_its_cpu_threshold_alerts_and_one_below_does_not(promtool: str, tmp_path: Path) -> None:
     checkout = next(p for p in example_plans() if p.metadata.name == "checkout")
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(prometheus_rule(checkout)["spec"]), encoding="utf-8")
     pods = ("checkout-api-6d9f8b7c5-abcde", "checkout-api-6d9f8b7c5-fghij")
     series = []
     for pod in pods:
@@ -54,45 +51,38 @@ def test_a_workload_over_its_cpu_threshold_alerts_and_one_below_does_not(promtoo
         }
     )
     identity = {"namespace": "shop", "service": "checkout", "workload": "checkout-api"}
-    test = {
-        "rule_files": ["rules.yaml"],
-        "evaluation_interval": "1m",
-        "tests": [
-            {
-                "interval": "1m",
-                "input_series": series,
-                "promql_expr_test": [
-                    {
-                        "expr": "round(slo:workload_cpu_saturation:ratio, 0.01)",
-                        "eval_time": "30m",
-                        "exp_samples": [
-                            {"labels": "{" + ", ".join(f'{k}="{v}"' for k, v in identity.items()) + "}", "value": 0.9}
-                        ],
-                    }
-                ],
-                "alert_rule_test": [
-                    {"eval_time": "10m", "alertname": "WorkloadCPUSaturated", "exp_alerts": []},
-                    {
-                        "eval_time": "30m",
-                        "alertname": "WorkloadCPUSaturated",
-                        "exp_alerts": [
-                            {
-                                "exp_labels": {**identity, "severity": "warning"},
-                                "exp_annotations": {
-                                    "summary": "checkout-api of checkout is saturated: CPU use over its requests above 80%",
-                                    "description": "CPU use over its requests has stayed above capacity.saturation (80%) "
-                                    "for 15m; at 90% the workload is close to its limit.",
-                                },
-                            }
-                        ],
-                    },
-                    {"eval_time": "30m", "alertname": "WorkloadMemorySaturated", "exp_alerts": []},
-                ],
-            }
-        ],
-    }
-    (tmp_path / "test.yaml").write_text(yaml.safe_dump(test, width=10_000), encoding="utf-8")
-    result = subprocess.run(
-        [promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    tests = [
+        {
+            "interval": "1m",
+            "input_series": series,
+            "promql_expr_test": [
+                {
+                    "expr": "round(slo:workload_cpu_saturation:ratio, 0.01)",
+                    "eval_time": "30m",
+                    "exp_samples": [
+                        {"labels": "{" + ", ".join(f'{k}="{v}"' for k, v in identity.items()) + "}", "value": 0.9}
+                    ],
+                }
+            ],
+            "alert_rule_test": [
+                {"eval_time": "10m", "alertname": "WorkloadCPUSaturated", "exp_alerts": []},
+                {
+                    "eval_time": "30m",
+                    "alertname": "WorkloadCPUSaturated",
+                    "exp_alerts": [
+                        {
+                            "exp_labels": {**identity, "severity": "warning"},
+                            "exp_annotations": {
+                                "summary": "checkout-api of checkout is saturated: CPU use over its requests above 80%",
+                                "description": "CPU use over its requests has stayed above capacity.saturation (80%) "
+                                "for 15m; at 90% the workload is close to its limit.",
+                            },
+                        }
+                    ],
+                },
+                {"eval_time": "30m", "alertname": "WorkloadMemorySaturated", "exp_alerts": []},
+            ],
+        }
+    ]
+    failures = failed_rule_tests(promtool, tmp_path, prometheus_rule(checkout)["spec"], tests)
+    assert not failures, failures

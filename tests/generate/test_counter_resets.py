@@ -7,13 +7,11 @@ promtool evaluates the generated rules over an hour of counters scraped every 15
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
-
-import yaml
 
 from sre_operator.generate import prometheus_rule
 from tests.conftest import plan_from_yaml
+from tests.support.promtool import failed_rule_tests
 
 PLAN = """
 apiVersion: reliability.dev/v1alpha1
@@ -56,7 +54,6 @@ def test_a_restart_counts_what_was_counted_since_and_a_missing_error_counter_cou
     promtool: str, tmp_path: Path
 ) -> None:
     rule = prometheus_rule(plan_from_yaml(PLAN))
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]), encoding="utf-8")
     scrapes = MINUTES * 60 // SCRAPE_SECONDS
     requests, errors = (OK_PER_SCRAPE + ERRORS_PER_SCRAPE) * scrapes, ERRORS_PER_SCRAPE * scrapes
     at_the_hour = f"{MINUTES}m"
@@ -64,28 +61,21 @@ def test_a_restart_counts_what_was_counted_since_and_a_missing_error_counter_cou
     def expect(expr: str, value: float, labels: str = "{}") -> dict[str, object]:
         return {"expr": expr, "eval_time": at_the_hour, "exp_samples": [{"labels": labels, "value": value}]}
 
-    test = {
-        "rule_files": ["rules.yaml"],
-        "evaluation_interval": "1m",
-        "tests": [
-            {
-                "interval": f"{SCRAPE_SECONDS}s",
-                "input_series": [
-                    {"series": 'requests_total{code="200"}', "values": restarting_counter(OK_PER_SCRAPE)},
-                    {"series": 'requests_total{code="500"}', "values": restarting_counter(ERRORS_PER_SCRAPE)},
-                ],
-                "promql_expr_test": [
-                    expect(f"sum({summed('availability', 'requests')})", requests),
-                    expect(f"sum({summed('availability', 'errors')})", errors),
-                    expect(f"sum({summed('never-failed', 'errors')})", 0),
-                    # A zero beside every requests tile, not a gap: the windows divide sums of equal counts.
-                    expect(f"count_over_time({NEVER_FAILED_ERRORS}[59m30s])", 60, NEVER_FAILED_ERRORS_LABELS),
-                ],
-            }
-        ],
-    }
-    (tmp_path / "test.yaml").write_text(yaml.safe_dump(test, width=10_000), encoding="utf-8")
-    result = subprocess.run(
-        [promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    tests = [
+        {
+            "interval": f"{SCRAPE_SECONDS}s",
+            "input_series": [
+                {"series": 'requests_total{code="200"}', "values": restarting_counter(OK_PER_SCRAPE)},
+                {"series": 'requests_total{code="500"}', "values": restarting_counter(ERRORS_PER_SCRAPE)},
+            ],
+            "promql_expr_test": [
+                expect(f"sum({summed('availability', 'requests')})", requests),
+                expect(f"sum({summed('availability', 'errors')})", errors),
+                expect(f"sum({summed('never-failed', 'errors')})", 0),
+                # A zero beside every requests tile, not a gap: the windows divide sums of equal counts.
+                expect(f"count_over_time({NEVER_FAILED_ERRORS}[59m30s])", 60, NEVER_FAILED_ERRORS_LABELS),
+            ],
+        }
+    ]
+    failures = failed_rule_tests(promtool, tmp_path, rule["spec"], tests)
+    assert not failures, failures

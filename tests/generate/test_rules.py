@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from sre_operator.cli import dump_yaml
 from sre_operator.durations import seconds
@@ -17,6 +15,7 @@ from sre_operator.generate import TIERS, prometheus_rule
 from sre_operator.generate.names import ALERT_PAGE, ALERT_TICKET
 from sre_operator.models import parse_document
 from tests.conftest import DATA, example_plans
+from tests.support.promtool import failed_rule_tests
 
 GOLDEN = DATA / "golden"
 
@@ -162,59 +161,51 @@ def test_quotes_backslashes_newlines_and_braces_cannot_break_rules(
 ) -> None:
     rule = prometheus_rule(nasty_plan())
     check_rules(rule)
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]), encoding="utf-8")
     series = 'requests_total{path="a\\"b}\\\\c\\n{{ $labels.x }}",code="500"}'
-    test = {
-        "rule_files": ["rules.yaml"],
-        "evaluation_interval": "1m",
-        "tests": [
-            {
-                "interval": "1m",
-                "input_series": [{"series": series, "values": "0+60x120"}],
-                "promql_expr_test": [
-                    {
-                        # The selector still picks the series whose label holds every special character.
-                        "expr": 'slo:sli:rate{slo="availability", sli="requests"}',
-                        "eval_time": "60m",
-                        "exp_samples": [
-                            {
-                                "labels": 'slo:sli:rate{namespace="default",service="nasty",slo="availability",sli="requests"}',
-                                "value": 1,
-                            }
-                        ],
-                    }
-                ],
-                "alert_rule_test": [
-                    {
-                        "eval_time": "60m",
-                        "alertname": ALERT_PAGE,
-                        "exp_alerts": [
-                            {
-                                # Template syntax in a label value stays literal text.
-                                "exp_labels": {
-                                    "severity": "critical",
-                                    "namespace": "default",
-                                    "service": "nasty",
-                                    "slo": "availability",
-                                    "note": NASTY,
-                                    "owner": OWNER,
-                                },
-                                "exp_annotations": {
-                                    k: v.replace('{{ "{{" }}', "{{")
-                                    for k, v in alerts_of(rule)[(ALERT_PAGE, "availability")]["annotations"].items()
-                                },
-                            }
-                        ],
-                    }
-                ],
-            }
-        ],
-    }
-    (tmp_path / "test.yaml").write_text(yaml.safe_dump(test), encoding="utf-8")
-    result = subprocess.run(
-        [promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    tests = [
+        {
+            "interval": "1m",
+            "input_series": [{"series": series, "values": "0+60x120"}],
+            "promql_expr_test": [
+                {
+                    # The selector still picks the series whose label holds every special character.
+                    "expr": 'slo:sli:rate{slo="availability", sli="requests"}',
+                    "eval_time": "60m",
+                    "exp_samples": [
+                        {
+                            "labels": 'slo:sli:rate{namespace="default",service="nasty",slo="availability",sli="requests"}',
+                            "value": 1,
+                        }
+                    ],
+                }
+            ],
+            "alert_rule_test": [
+                {
+                    "eval_time": "60m",
+                    "alertname": ALERT_PAGE,
+                    "exp_alerts": [
+                        {
+                            # Template syntax in a label value stays literal text.
+                            "exp_labels": {
+                                "severity": "critical",
+                                "namespace": "default",
+                                "service": "nasty",
+                                "slo": "availability",
+                                "note": NASTY,
+                                "owner": OWNER,
+                            },
+                            "exp_annotations": {
+                                k: v.replace('{{ "{{" }}', "{{")
+                                for k, v in alerts_of(rule)[(ALERT_PAGE, "availability")]["annotations"].items()
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    ]
+    failures = failed_rule_tests(promtool, tmp_path, rule["spec"], tests)
+    assert not failures, failures
 
 
 def test_two_namespaces_with_the_same_service_and_slo_write_different_series() -> None:
